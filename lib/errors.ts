@@ -1,0 +1,90 @@
+/**
+ * One error funnel: a negative errno from the native layer becomes a
+ * Node-style system error (`code`, `errno`, `syscall`), and policy refusals
+ * become {@link SdActivateError}s with stable string codes.
+ */
+import * as util from 'node:util';
+
+/** A failed system call, shaped like Node's own system errors. */
+export interface SystemError extends Error {
+  /** Symbolic errno name, e.g. `EBADF`, `EINVAL`, `EAGAIN`. */
+  code: string;
+  /** Negative errno, as Node reports it (e.g. -9 for EBADF). */
+  errno: number;
+  /** The sd-daemon(3) function or system call that failed, e.g. `sd_listen_fds`. */
+  syscall: string;
+}
+
+/**
+ * Stable codes for sd-activate's own refusals and warnings.
+ *
+ * - `ERR_SD_INVALID_ARGUMENT`: a value that would corrupt the protocol or is the wrong type.
+ * - `ERR_SD_UNKNOWN_LISTENER`: a listener name that was not configured.
+ * - `ERR_SD_REBIND_INHERITED`: re-binding a listener whose socket the service manager owns.
+ * - `ERR_SD_BARRIER_TIMEOUT`: the service manager did not confirm a barrier in time.
+ * - `ERR_SD_ALREADY_ACTIVATED`: `activate()` called again with a different configuration.
+ */
+export type SdErrorCode =
+  | 'ERR_SD_INVALID_ARGUMENT'
+  | 'ERR_SD_UNKNOWN_LISTENER'
+  | 'ERR_SD_REBIND_INHERITED'
+  | 'ERR_SD_BARRIER_TIMEOUT'
+  | 'ERR_SD_ALREADY_ACTIVATED';
+
+/**
+ * An error raised by sd-activate's policy (not by a system call). Its `code`
+ * is one of {@link SdErrorCode} and never changes between versions.
+ */
+export class SdActivateError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: SdErrorCode;
+
+  /**
+   * @param code - stable code
+   * @param message - what happened and what to do about it
+   */
+  constructor(code: SdErrorCode, message: string) {
+    super(message);
+    this.name = 'SdActivateError';
+    this.code = code;
+  }
+}
+
+/**
+ * Build a {@link SystemError} from a negative errno.
+ *
+ * @param result - the raw `-errno` (a positive errno is accepted too)
+ * @param syscall - the sd-daemon(3) function or system call that failed
+ * @param detail - optional context appended to the message (e.g. `fd 3`)
+ */
+export function systemError(result: number, syscall: string, detail?: string): SystemError {
+  const errno = -Math.abs(result);
+  let code: string;
+  try {
+    code = util.getSystemErrorName(errno);
+  } catch {
+    code = `E${-errno}`;
+  }
+  const text = util.getSystemErrorMap().get(errno)?.[1] ?? 'unknown error';
+  const err = new Error(`${syscall} failed: ${code} (${text})${detail ? `: ${detail}` : ''}`) as SystemError;
+  err.code = code;
+  err.errno = errno;
+  err.syscall = syscall;
+  return err;
+}
+
+/**
+ * Return `result` when it is not negative; otherwise throw it as a
+ * {@link SystemError}.
+ *
+ * @throws {@link SystemError} when `result < 0`
+ */
+export function check(result: number, syscall: string, detail?: string): number {
+  if (result < 0) throw systemError(result, syscall, detail);
+  return result;
+}
+
+/** Throw an `ERR_SD_INVALID_ARGUMENT` {@link SdActivateError}. */
+export function invalid(message: string): never {
+  throw new SdActivateError('ERR_SD_INVALID_ARGUMENT', message);
+}

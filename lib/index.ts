@@ -1,0 +1,70 @@
+/**
+ * sd-activate: systemd socket activation and service-manager notifications
+ * for Node.js servers. Importing has no side effects: nothing reads or
+ * changes LISTEN_* / NOTIFY_SOCKET until the app asks.
+ *
+ * @packageDocumentation
+ */
+import { loadError as nativeLoadError, native, type BackendName } from './binding';
+
+export type { BackendName } from './binding';
+
+/**
+ * Which implementation runs: `libsystemd` (linked, or loaded at run time),
+ * `builtin` (the same protocols without libsystemd), or `unavailable` (the
+ * addon could not load, e.g. not Linux: nothing is inherited and notify
+ * returns false).
+ */
+export const backend: BackendName = native.backend;
+
+/** Facts about the native layer, for diagnostics. */
+export interface BackendInfo {
+  /** See {@link backend}. */
+  backend: BackendName;
+  /** How libsystemd is reached: `linked`, `dlopen`, or `none`. */
+  linkage: 'linked' | 'dlopen' | 'none';
+  /** libsystemd version in use (e.g. `252`), or `''`. */
+  libsystemdVersion: string;
+  /** Path of the libsystemd shared object in use, or `''`. */
+  libsystemdPath: string;
+  /** Why the addon did not load (backend `unavailable`), else `undefined`. Never printed by sd-activate. */
+  loadError: Error | undefined;
+}
+
+/**
+ * Describe the native layer: backend, libsystemd version and path, load error.
+ *
+ * @example
+ * ```ts
+ * console.log(backendInfo()); // { backend: 'libsystemd', linkage: 'dlopen', libsystemdVersion: '252', ... }
+ * ```
+ */
+export function backendInfo(): BackendInfo {
+  return {
+    backend: native.backend,
+    linkage: native.linkage,
+    libsystemdVersion: native.libsystemdVersion,
+    libsystemdPath: native.libsystemdPath,
+    loadError: nativeLoadError,
+  };
+}
+
+export { SdActivateError, type SdErrorCode, type SystemError } from './errors';
+export {
+  LISTEN_FDS_START,
+  listenFds,
+  isSocketInet,
+  isSocketUnix,
+  describeSocket,
+  formatSocket,
+  closeFd,
+  booted,
+  type InheritedFd,
+  type ListenFdsOptions,
+  type InetSocketQuery,
+  type UnixSocketQuery,
+  type SocketDescription,
+  type SocketType,
+} from './sockets';
+// activation exports (lib/activation.ts)
+// notify exports (lib/notify.ts, lib/watchdog.ts, lib/lifecycle.ts)

@@ -1,0 +1,223 @@
+/**
+ * sd-daemon(3)'s socket functions, typed: the inherited fds (consumed once and
+ * cached), `sd_is_socket_inet`/`sd_is_socket_unix`, and a socket probe.
+ */
+import { native, type RawSocketInfo } from './binding';
+import { check, invalid, systemError, type SystemError } from './errors';
+
+/** The first inherited fd, `SD_LISTEN_FDS_START`. @see sd_listen_fds(3) */
+export const LISTEN_FDS_START = 3;
+
+/** The activation variables sd-activate reads and (by default) removes. */
+export const LISTEN_ENV = ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES'] as const;
+
+/** One file descriptor passed by the service manager. */
+export interface InheritedFd {
+  /** The fd number: 3, 4, ... */
+  fd: number;
+  /** Its name from LISTEN_FDNAMES (`FileDescriptorName=`, `FDNAME=`), or `unknown`. */
+  name: string;
+}
+
+/** Options of {@link listenFds}. */
+export interface ListenFdsOptions {
+  /**
+   * Remove LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES from `process.env` so
+   * child processes neither see them nor mistake their own fds 3, 4, ... for
+   * sockets. Default `true`. Only the first call decides.
+   */
+  unsetEnvironment?: boolean;
+}
+
+/** What consuming the activation environment found. @internal */
+export interface Consumed {
+  /** The fds, when the environment was for this process and well formed. */
+  fds: InheritedFd[];
+  /** Set when `sd_listen_fds_with_names` failed (malformed LISTEN_*). */
+  error?: SystemError;
+  /** The variables as they were before consumption. */
+  env: Partial<Record<(typeof LISTEN_ENV)[number], string>>;
+}
+
+let consumed: Consumed | undefined;
+
+/** Read (once) and cache the activation environment. @internal */
+export function consume(options: ListenFdsOptions = {}): Consumed {
+  if (consumed) return consumed;
+  const env: Consumed['env'] = {};
+  for (const k of LISTEN_ENV) if (process.env[k] !== undefined) env[k] = process.env[k];
+  const { result, names } = native.listenFds();
+  consumed = { fds: [], env };
+  if (result < 0) {
+    consumed.error = systemError(result, 'sd_listen_fds_with_names',
+      `LISTEN_FDS=${JSON.stringify(env.LISTEN_FDS)} LISTEN_FDNAMES=${JSON.stringify(env.LISTEN_FDNAMES)}`);
+  } else {
+    for (let i = 0; i < result; i++) {
+      consumed.fds.push({ fd: LISTEN_FDS_START + i, name: names[i] ?? 'unknown' });
+    }
+  }
+  if (options.unsetEnvironment !== false) for (const k of LISTEN_ENV) delete process.env[k];
+  return consumed;
+}
+
+/**
+ * The file descriptors the service manager passed to this process, with
+ * their names: `sd_listen_fds_with_names(3)`. The environment is read on the
+ * first call only (and removed unless `unsetEnvironment: false`); later calls
+ * return the same list. Each fd has FD_CLOEXEC set.
+ *
+ * Returns `[]` when nothing was passed or LISTEN_PID names another process.
+ *
+ * @throws {@link SystemError} `EINVAL` when LISTEN_FDS / LISTEN_PID are
+ *   malformed or LISTEN_FDNAMES has a different count (syscall
+ *   `sd_listen_fds_with_names`).
+ * @see sd_listen_fds(3)
+ * @example
+ * ```ts
+ * for (const { fd, name } of listenFds()) console.log(fd, name);
+ * ```
+ */
+export function listenFds(options?: ListenFdsOptions): InheritedFd[] {
+  const c = consume(options);
+  if (c.error) throw c.error;
+  return c.fds.map((f) => ({ ...f }));
+}
+
+/** Socket kinds, as `sd_is_socket(3)` takes them through SOCK_* numbers. */
+export type SocketType = 'stream' | 'dgram' | 'seqpacket';
+
+const SOCK: Record<SocketType, number> = { stream: 1, dgram: 2, seqpacket: 5 };
+
+function sockType(type: SocketType | undefined): number {
+  if (type === undefined) return 0;
+  const n = SOCK[type];
+  if (n === undefined) invalid(`socket type must be stream, dgram or seqpacket (got ${String(type)})`);
+  return n;
+}
+
+function fdArg(fd: number): number {
+  if (!Number.isInteger(fd)) invalid(`fd must be an integer (got ${String(fd)})`);
+  return fd;
+}
+
+/** Filters of {@link isSocketInet}; each omitted field means "don't care". */
+export interface InetSocketQuery {
+  /** 4 (AF_INET) or 6 (AF_INET6); omitted: either. */
+  family?: 4 | 6;
+  /** Socket type; omitted: any. */
+  type?: SocketType;
+  /** Listening (true) or not (false); omitted: either. */
+  listening?: boolean;
+  /** Local port; omitted or 0: any. */
+  port?: number;
+}
+
+/**
+ * Whether `fd` is an Internet socket of the given family, type, listening
+ * state and port: `sd_is_socket_inet(3)`.
+ *
+ * @throws {@link SystemError} e.g. `EBADF` for a closed fd (syscall `sd_is_socket_inet`)
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for a bad family, type or port
+ * @see sd_is_socket_inet(3)
+ * @example
+ * ```ts
+ * if (isSocketInet(3, { type: 'stream', listening: true, port: 8080 })) ...
+ * ```
+ */
+export function isSocketInet(fd: number, query: InetSocketQuery = {}): boolean {
+  const family = query.family === undefined ? 0 : query.family === 4 ? 2 : query.family === 6 ? 10 : -1;
+  if (family < 0) invalid(`family must be 4 or 6 (got ${String(query.family)})`);
+  const port = query.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) invalid(`port must be 0..65535 (got ${String(port)})`);
+  const listening = query.listening === undefined ? -1 : query.listening ? 1 : 0;
+  const r = native.isSocketInet(fdArg(fd), family, sockType(query.type), listening, port);
+  return check(r, 'sd_is_socket_inet', `fd ${fd}`) > 0;
+}
+
+/** Filters of {@link isSocketUnix}; each omitted field means "don't care". */
+export interface UnixSocketQuery {
+  /** Socket type; omitted: any. */
+  type?: SocketType;
+  /** Listening (true) or not (false); omitted: either. */
+  listening?: boolean;
+  /** Bound path; `@name` for the abstract namespace, `''` for unnamed; omitted: any. */
+  path?: string;
+}
+
+/**
+ * Whether `fd` is an AF_UNIX socket of the given type, listening state and
+ * path: `sd_is_socket_unix(3)`.
+ *
+ * @throws {@link SystemError} e.g. `EBADF` (syscall `sd_is_socket_unix`)
+ * @see sd_is_socket_unix(3)
+ * @example
+ * ```ts
+ * isSocketUnix(3, { type: 'stream', path: '/run/app.sock' });
+ * ```
+ */
+export function isSocketUnix(fd: number, query: UnixSocketQuery = {}): boolean {
+  const listening = query.listening === undefined ? -1 : query.listening ? 1 : 0;
+  if (query.path !== undefined && typeof query.path !== 'string') invalid('path must be a string');
+  const r = native.isSocketUnix(fdArg(fd), sockType(query.type), listening, query.path ?? null);
+  return check(r, 'sd_is_socket_unix', `fd ${fd}`) > 0;
+}
+
+/** What an fd is, as far as socket matching cares. */
+export interface SocketDescription extends RawSocketInfo {
+  /** The fd described. */
+  fd: number;
+}
+
+/**
+ * Probe `fd` with fstat/getsockopt/getsockname: file type, socket family and
+ * type, whether it listens, and its local address, port or unix path.
+ *
+ * @throws {@link SystemError} `EBADF` for a closed fd (syscall `fstat`)
+ * @example
+ * ```ts
+ * describeSocket(3); // { fd: 3, family: 'inet6', type: 'stream', listening: true, address: '::', port: 8080, ... }
+ * ```
+ */
+export function describeSocket(fd: number): SocketDescription {
+  const r = native.describeSocket(fdArg(fd));
+  if (typeof r === 'number') throw systemError(r, 'fstat', `fd ${fd}`);
+  return { fd, ...r };
+}
+
+/**
+ * A human-readable summary of a described fd, used in warnings:
+ * `tcp 127.0.0.1:8080 (listening)`, `unix /run/a.sock`, `udp [::]:53`, `fifo`.
+ */
+export function formatSocket(d: RawSocketInfo): string {
+  if (d.fileType !== 'socket') return d.fileType === 'file' ? 'regular file' : d.fileType;
+  const state = d.type === 'stream' || d.type === 'seqpacket' ? (d.listening ? ' (listening)' : ' (not listening)') : '';
+  if (d.family === 'unix') {
+    const kind = d.type === 'stream' ? 'unix' : `unix ${d.type}`;
+    return `${kind} ${d.path === '' ? '(unnamed)' : d.path}${state}`;
+  }
+  if (d.family === 'inet' || d.family === 'inet6') {
+    const proto = d.type === 'stream' ? 'tcp' : d.type === 'dgram' ? 'udp' : d.type;
+    const host = d.family === 'inet6' ? `[${d.address}]` : d.address;
+    const dual = d.family === 'inet6' && !d.v6only && d.address.split('%')[0] === '::' ? ' dual-stack' : '';
+    return `${proto} ${host}:${d.port}${dual}${state}`;
+  }
+  return `${d.family} ${d.type} socket`;
+}
+
+/**
+ * Close an fd (used for rejected inherited sockets).
+ *
+ * @throws {@link SystemError} `EBADF` when it is not open (syscall `close`)
+ */
+export function closeFd(fd: number): void {
+  check(native.close(fdArg(fd)), 'close', `fd ${fd}`);
+}
+
+/**
+ * Whether the system was booted with systemd: `sd_booted(3)`.
+ *
+ * @see sd_booted(3)
+ */
+export function booted(): boolean {
+  return check(native.booted(), 'sd_booted') > 0;
+}

@@ -1,0 +1,31 @@
+// Socket probing and creation shared by every backend (plain syscalls).
+#pragma once
+
+#include <string>
+
+namespace sdact {
+
+struct SocketInfo {
+  std::string file_type;  // socket, fifo, file, chr, dir, blk, symlink, other
+  std::string family;     // inet, inet6, unix, other, "" (not a socket)
+  std::string type;       // stream, dgram, seqpacket, other, none
+  bool listening = false;
+  std::string address;
+  int port = 0;
+  std::string path;  // "@name" for abstract, "" for unnamed
+  bool v6only = false;
+};
+
+// 0 and `info` filled, or -errno.
+int describe_socket(int fd, SocketInfo* info);
+
+// kind: tcp, udp, unix, unix-dgram, seqpacket. Returns a CLOEXEC fd or -errno.
+// backlog < 0 leaves a stream socket bound but not listening.
+// v6only: -1 kernel default, 0 dual-stack, 1 IPv6 only.
+int open_socket(const std::string& kind, const std::string& address, int port, int backlog,
+                int v6only);
+
+// Persistent, non-blocking notify (see notify.cc).
+int fast_notify(int pid, const std::string& state, const int* fds, unsigned n_fds);
+
+}  // namespace sdact

@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// One decision for both build systems (binding.gyp and CMakeLists.txt):
+// which backend to compile, from USE_SYSTEMD = yes | no | auto | dlopen.
+//
+//   node scripts/detect-libsystemd.js <defines|cflags|libs|mode> [USE_SYSTEMD]
+//
+// The mode comes from the argument, else $USE_SYSTEMD, else npm config
+// (`npm install --use-systemd=no` sets npm_config_use_systemd), else `auto`.
+//   yes    libsystemd is required: fail, naming what is missing, without it
+//   no     builtin backend only
+//   auto   libsystemd when pkg-config finds it, else builtin
+//   dlopen no link-time libsystemd; loaded at run time (prebuilt binaries)
+'use strict';
+const { spawnSync } = require('node:child_process');
+
+const what = process.argv[2];
+const raw = (process.argv[3] || process.env.USE_SYSTEMD || process.env.npm_config_use_systemd || 'auto')
+  .trim().toLowerCase();
+const aliases = { '1': 'yes', true: 'yes', on: 'yes', '0': 'no', false: 'no', off: 'no', '': 'auto' };
+const mode = aliases[raw] || raw;
+
+function fail(message) {
+  process.stderr.write(`\nsd-activate: ${message}\n\n`);
+  process.exit(1);
+}
+
+function pkgConfig(...args) {
+  const r = spawnSync('pkg-config', args, { encoding: 'utf8' });
+  if (r.error) return { missing: true };
+  return { ok: r.status === 0, out: (r.stdout || '').trim(), err: (r.stderr || '').trim() };
+}
+
+function decide() {
+  if (!['yes', 'no', 'auto', 'dlopen'].includes(mode)) {
+    fail(`USE_SYSTEMD must be yes, no, auto or dlopen (got "${raw}")`);
+  }
+  if (mode === 'no') return { backend: 'builtin' };
+  if (mode === 'dlopen') return { backend: 'dlopen' };
+  const version = pkgConfig('--version');
+  if (version.missing || !version.ok) {
+    if (mode === 'yes') {
+      fail('USE_SYSTEMD=yes but pkg-config was not found. Install it (apt-get install pkg-config) ' +
+        'or build with USE_SYSTEMD=no (builtin backend) or USE_SYSTEMD=auto.');
+    }
+    return { backend: 'builtin' };
+  }
+  const lib = pkgConfig('--exists', '--print-errors', 'libsystemd');
+  if (!lib.ok) {
+    if (mode === 'yes') {
+      fail('USE_SYSTEMD=yes but pkg-config cannot find libsystemd' +
+        (lib.err ? ` (${lib.err.split('\n')[0]})` : '') +
+        '. Install it (apt-get install libsystemd-dev) or build with USE_SYSTEMD=no (builtin backend).');
+    }
+    return { backend: 'builtin' };
+  }
+  return {
+    backend: 'libsystemd',
+    version: pkgConfig('--modversion', 'libsystemd').out,
+    cflags: pkgConfig('--cflags', 'libsystemd').out,
+    libs: pkgConfig('--libs', 'libsystemd').out,
+  };
+}
+
+const d = decide();
+const defines = ['NAPI_VERSION=8', 'NAPI_DISABLE_CPP_EXCEPTIONS', '_GNU_SOURCE'];
+if (d.backend === 'libsystemd') defines.push('SDACT_LIBSYSTEMD=1');
+if (d.backend === 'dlopen') defines.push('SDACT_DLOPEN=1');
+
+const out = {
+  mode: d.backend,
+  defines: defines.join(' '),
+  cflags: d.cflags || '',
+  libs: [d.libs || '', '-ldl'].filter(Boolean).join(' '),
+}[what];
+if (out === undefined) fail('usage: detect-libsystemd.js <defines|cflags|libs|mode> [USE_SYSTEMD]');
+if (what === 'mode') process.stderr.write(`sd-activate: USE_SYSTEMD=${mode} -> ${d.backend} backend\n`);
+process.stdout.write(out + '\n');

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// `npm test`: builds what is missing (TypeScript, the addon), then runs the
+// node:test suites once per backend this build offers (libsystemd when it
+// loads, and builtin via SD_ACTIVATE_BACKEND=builtin), then the real-manager
+// end-to-end suite where it can run (it says why when it skips).
+//
+//   npm test                  everything
+//   npm test -- test/x.test.js  selected files
+//   SD_ACTIVATE_BACKENDS=builtin npm test   one backend only
+//   SD_ACTIVATE_E2E=0 npm test              skip the real-manager suite
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+process.chdir(root);
+
+function run(cmd, args, env = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  if (r.error) throw r.error;
+  return r.status === null ? 1 : r.status;
+}
+
+function newest(dir) {
+  let t = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+// 1. TypeScript.
+const distIndex = path.join(root, 'dist', 'index.js');
+if (!fs.existsSync(distIndex) || fs.statSync(distIndex).mtimeMs < newest(path.join(root, 'lib'))) {
+  if (run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']) !== 0) process.exit(1);
+}
+
+// 2. The addon: whatever node-gyp-build finds, else a node-gyp build.
+let addon;
+try {
+  addon = require('node-gyp-build')(root);
+} catch {
+  if (run(process.execPath, [require.resolve('node-gyp/bin/node-gyp.js'), 'rebuild']) !== 0) process.exit(1);
+  addon = require('node-gyp-build')(root);
+}
+
+const probe = (backend) => spawnSync(process.execPath,
+  ['-p', `require('node-gyp-build')(${JSON.stringify(root)}).backend`],
+  { env: { ...process.env, SD_ACTIVATE_BACKEND: backend }, encoding: 'utf8' }).stdout.trim();
+
+let backends = ['libsystemd', 'builtin'].filter((b) => probe(b) === b);
+if (process.env.SD_ACTIVATE_BACKENDS) {
+  backends = process.env.SD_ACTIVATE_BACKENDS.split(',').map((s) => s.trim()).filter(Boolean);
+}
+const files = process.argv.slice(2);
+const suites = files.length > 0 ? files : fs.readdirSync(path.join(root, 'test'))
+  .filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join('test', f));
+
+console.log(`sd-activate tests: addon backend ${addon.backend} (${addon.linkage}); running on: ${backends.join(', ')}`);
+let failed = 0;
+for (const backend of backends) {
+  console.log(`\n# backend: ${backend}`);
+  const status = run(process.execPath, ['--test', '--test-concurrency=2', ...suites], {
+    SD_ACTIVATE_BACKEND: backend,
+    SD_ACTIVATE_EXPECT_BACKEND: backend,
+  });
+  if (status !== 0) failed++;
+}
+
+// 3. The real service manager, where this machine can run one.
+const e2e = path.join(root, 'test', 'e2e', 'run.sh');
+if (files.length === 0 && process.env.SD_ACTIVATE_E2E !== '0' && fs.existsSync(e2e)) {
+  console.log('\n# real systemd manager (test/e2e/run.sh)');
+  if (run('bash', [e2e]) !== 0) failed++;
+}
+
+process.exit(failed > 0 ? 1 : 0);
