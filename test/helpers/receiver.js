@@ -1,0 +1,67 @@
+'use strict';
+// Drives test/helpers/notify-receiver.py: a real sd_notify receiver
+// (AF_UNIX datagram, SO_PASSCRED) that is not sd-activate's own code.
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const readline = require('node:readline');
+
+let counter = 0;
+
+/**
+ * Start a receiver. kind 'path' (default) binds a fresh file under the temp
+ * dir; 'abstract' binds '@sd-activate-test-<pid>-<n>'. rcvbuf optional.
+ * Returns { address, messages, next(pred, ms), stall(), resume(), holdBarrier(), close() }.
+ */
+async function startReceiver({ kind = 'path', rcvbuf } = {}) {
+  counter += 1;
+  const address = kind === 'abstract'
+    ? `@sd-activate-test-${process.pid}-${counter}`
+    : path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sdact-notify-')), 'notify.sock');
+  const args = [path.join(__dirname, 'notify-receiver.py'), address];
+  if (rcvbuf) args.push(String(rcvbuf));
+  const proc = spawn('/usr/bin/python3', args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const messages = [];
+  const waiters = [];
+  const rl = readline.createInterface({ input: proc.stdout });
+  let readyResolve;
+  const ready = new Promise((r) => { readyResolve = r; });
+  const acks = [];
+  rl.on('line', (line) => {
+    const m = JSON.parse(line);
+    if (m.ready) return readyResolve();
+    if (m.ack) { const a = acks.shift(); if (a) a(); return; }
+    messages.push(m);
+    for (const w of waiters.slice()) if (w.pred(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
+  });
+  await ready;
+  const command = (cmd) => new Promise((resolve) => { acks.push(resolve); proc.stdin.write(cmd + '\n'); });
+  return {
+    address,
+    messages,
+    /** Resolve with the first message (already received or future) matching pred. */
+    next(pred = () => true, ms = 10000) {
+      const have = messages.find(pred);
+      if (have) return Promise.resolve(have);
+      return new Promise((resolve, reject) => {
+        const w = { pred, resolve: (m) => { clearTimeout(t); resolve(m); } };
+        const t = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`no matching notify message within ${ms} ms; got ${JSON.stringify(messages)}`));
+        }, ms);
+        waiters.push(w);
+      });
+    },
+    stall: () => command('stall'),
+    resume: () => command('resume'),
+    holdBarrier: () => command('hold-barrier'),
+    async close() {
+      proc.stdin.end('quit\n');
+      await new Promise((r) => proc.once('close', r));
+      if (kind === 'path') fs.rmSync(path.dirname(address), { recursive: true, force: true });
+    },
+  };
+}
+
+module.exports = { startReceiver };
