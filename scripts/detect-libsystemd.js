@@ -25,7 +25,8 @@ function fail(message) {
 }
 
 function pkgConfig(...args) {
-  const r = spawnSync('pkg-config', args, { encoding: 'utf8' });
+  // $PKG_CONFIG names the pkg-config binary, as in autoconf and meson.
+  const r = spawnSync(process.env.PKG_CONFIG || 'pkg-config', args, { encoding: 'utf8' });
   if (r.error) return { missing: true };
   return { ok: r.status === 0, out: (r.stdout || '').trim(), err: (r.stderr || '').trim() };
 }
@@ -70,7 +71,10 @@ const out = {
   mode: d.backend,
   defines: defines.join(' '),
   cflags: d.cflags || '',
-  libs: [d.libs || '', '-ldl'].filter(Boolean).join(' '),
+  // Prebuilt (dlopen) binaries also carry their own C++ runtime, so they load
+  // where libstdc++ is absent (distroless); ldd then lists only libc's family.
+  libs: [d.libs || '', '-ldl', d.backend === 'dlopen' ? '-static-libstdc++ -static-libgcc' : '']
+    .filter(Boolean).join(' '),
 }[what];
 if (out === undefined) fail('usage: detect-libsystemd.js <defines|cflags|libs|mode> [USE_SYSTEMD]');
 if (what === 'mode') process.stderr.write(`sd-activate: USE_SYSTEMD=${mode} -> ${d.backend} backend\n`);
