@@ -1,0 +1,37 @@
+'use strict';
+// One contender of bench/notify.js, in its own process (so each backend and
+// library loads fresh): node notify-worker.js <contender> <calls>
+// Prints {"nsPerCall": n, "failed": k}. NOTIFY_SOCKET comes from the parent.
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+
+const [contender, callsArg] = process.argv.slice(2);
+const calls = Number(callsArg);
+
+function time(fn, n) {
+  for (let i = 0; i < Math.min(1000, n); i++) fn(); // warm up
+  let failed = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) if (!fn()) failed++;
+  const t1 = process.hrtime.bigint();
+  return { nsPerCall: Number(t1 - t0) / n, failed };
+}
+
+let fn;
+if (contender === 'ours') {
+  const sd = require(path.join(__dirname, '..', 'dist'));
+  if (typeof sd.status === 'function') {
+    fn = () => { try { return sd.status('bench'); } catch { return false; } };
+  } else {
+    const native = require('node-gyp-build')(path.join(__dirname, '..'));
+    fn = () => native.notify(0, 'STATUS=bench', []) > 0;
+  }
+} else if (contender === 'sd-notify') {
+  const n = require('sd-notify');
+  fn = () => { n.sendStatus('bench'); return true; };
+} else if (contender === 'systemd-notify') {
+  fn = () => spawnSync('systemd-notify', ['--status=bench'], { stdio: 'ignore' }).status === 0;
+} else {
+  throw new Error(`unknown contender ${contender}`);
+}
+console.log(JSON.stringify(time(fn, calls)));
