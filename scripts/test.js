@@ -34,7 +34,9 @@ function newest(dir) {
 // 1. TypeScript.
 const distIndex = path.join(root, 'dist', 'index.js');
 if (!fs.existsSync(distIndex) || fs.statSync(distIndex).mtimeMs < newest(path.join(root, 'lib'))) {
-  if (run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']) !== 0) process.exit(1);
+  const tsDir = path.dirname(require.resolve('typescript/package.json'));
+  const tsc = path.join(tsDir, require('typescript/package.json').bin.tsc);
+  if (run(process.execPath, [tsc, '-p', 'tsconfig.json']) !== 0) process.exit(1);
 }
 
 // 2. The addon: whatever node-gyp-build finds, else a node-gyp build.
