@@ -2,6 +2,7 @@
 // No policy here: every function returns a count, 0/1 or -errno, and
 // TypeScript turns negative results into errors (lib/errors.ts).
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <functional>
 #include <string>
 #include <thread>
@@ -33,13 +35,17 @@ void choose_backend() {
   backend = (lib && !(want && strcmp(want, "builtin") == 0)) ? lib : builtin_backend();
 }
 
+// A 32-bit integer argument. Anything else (NaN, fractions, out of range) is
+// a TypeError rather than silently wrapped: fd 2**32 + 3 must not become fd 3.
 int32_t arg_int(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || !info[i].IsNumber()) {
-    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a number")
-        .ThrowAsJavaScriptException();
-    return 0;
+  if (i < info.Length() && info[i].IsNumber()) {
+    double d = info[i].As<Napi::Number>().DoubleValue();
+    int32_t v = info[i].As<Napi::Number>().Int32Value();
+    if ((double)v == d) return v;
   }
-  return info[i].As<Napi::Number>().Int32Value();
+  Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a 32-bit integer")
+      .ThrowAsJavaScriptException();
+  return 0;
 }
 
 std::string arg_string(const Napi::CallbackInfo& info, size_t i) {
@@ -61,11 +67,12 @@ std::vector<int> arg_fds(const Napi::CallbackInfo& info, size_t i) {
   Napi::Array a = info[i].As<Napi::Array>();
   for (uint32_t k = 0; k < a.Length(); k++) {
     Napi::Value v = a.Get(k);
-    if (!v.IsNumber()) {
-      Napi::TypeError::New(info.Env(), "fds must be numbers").ThrowAsJavaScriptException();
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.5;
+    if (!(d >= INT32_MIN && d <= INT32_MAX) || (double)(int32_t)d != d) {
+      Napi::TypeError::New(info.Env(), "fds must be 32-bit integers").ThrowAsJavaScriptException();
       return fds;
     }
-    fds.push_back(v.As<Napi::Number>().Int32Value());
+    fds.push_back((int32_t)d);
   }
   return fds;
 }
@@ -199,16 +206,36 @@ Napi::Value NotifyAsync(const Napi::CallbackInfo& info) {
   });
 }
 
+// sd_notify_barrier(0, timeout), in two steps: BARRIER=1 goes out at once on
+// the main thread through the same non-blocking sender as notify() (so a
+// receiver that stopped reading gives -EAGAIN instead of holding a worker
+// thread forever in a blocking sendmsg), then the wait for the manager to
+// close its end of the pipe runs on a worker thread.
 Napi::Value Barrier(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) {
+  if (info.Length() < 1 || !info[0].IsNumber() || std::isnan(info[0].As<Napi::Number>().DoubleValue())) {
     Napi::TypeError::New(env, "timeout must be a number").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   double t = info[0].As<Napi::Number>().DoubleValue();
-  uint64_t usec = t < 0 ? UINT64_MAX : (uint64_t)t;
-  const Backend* b = backend;
-  return Queue(env, [b, usec]() { return b->notify_barrier(0, usec); });
+  uint64_t usec = t < 0 || t >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)t;
+  int pipe_fd[2];
+  if (pipe2(pipe_fd, O_CLOEXEC) < 0) {
+    int r = -errno;
+    return Queue(env, [r]() { return r; });
+  }
+  int r = fast_notify(0, "BARRIER=1", &pipe_fd[1], 1);
+  close(pipe_fd[1]);
+  if (r <= 0) {
+    close(pipe_fd[0]);
+    return Queue(env, [r]() { return r; });
+  }
+  int rd = pipe_fd[0];
+  return Queue(env, [rd, usec]() {
+    int w = builtin::wait_hangup(rd, usec);
+    close(rd);
+    return w;
+  });
 }
 
 Napi::Value OpenSocket(const Napi::CallbackInfo& info) {

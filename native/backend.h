@@ -37,6 +37,11 @@ namespace builtin {
 // Fill a sockaddr_un from NOTIFY_SOCKET-style text ("/path" or "@abstract").
 // Returns the address length or -EINVAL / -EPROTONOSUPPORT like libsystemd.
 int notify_address(const char* text, struct sockaddr_un* addr);
+// Wait until `fd` (the read end of a barrier pipe) reports a hangup: 1, or
+// -ETIMEDOUT after `timeout` microseconds (UINT64_MAX: no limit).
+int wait_hangup(int fd, uint64_t timeout);
+// Raise a notify socket's send buffer as libsystemd's fd_inc_sndbuf(fd, 8M).
+void inc_sndbuf(int fd);
 // Send one notify datagram on `fd` (connected or with `addr`), with optional
 // SCM_CREDENTIALS for `pid` and SCM_RIGHTS for fds. `flags` go to sendmsg.
 int send_state(int fd, const struct sockaddr_un* addr, int addr_len, pid_t pid,

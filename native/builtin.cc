@@ -116,18 +116,41 @@ char** strv_new(const std::vector<std::string>& v) {
   return out;
 }
 
+// strv_split_full(&l, e, ":", EXTRACT_DONT_COALESCE_SEPARATORS) as systemd
+// 252 does it: every ':' separates (so "" is one empty name and "a:" two),
+// a backslash takes the next byte literally (a\:b is one name "a:b"), and
+// a trailing backslash is an error (-EINVAL). Quotes have no meaning.
+int split_names(const char* e, std::vector<std::string>* out) {
+  std::string word;
+  bool backslash = false;
+  for (const char* p = e;; p++) {
+    char c = *p;
+    if (backslash) {
+      if (c == 0) return -EINVAL;
+      word.push_back(c);
+      backslash = false;
+    } else if (c == 0) {
+      out->push_back(word);
+      return 0;
+    } else if (c == '\\') {
+      backslash = true;
+    } else if (c == ':') {
+      out->push_back(word);
+      word.clear();
+    } else {
+      word.push_back(c);
+    }
+  }
+}
+
 int b_listen_fds_with_names(int /*unset_environment*/, char*** names) {
+  // The names are split before anything else, so a malformed LISTEN_FDNAMES
+  // is an error even when LISTEN_PID names another process (as in libsystemd).
   const char* e = getenv("LISTEN_FDNAMES");
   std::vector<std::string> l;
-  if (e && *e) {
-    // ':'-separated; empty fields kept (EXTRACT_DONT_COALESCE_SEPARATORS).
-    const char* p = e;
-    for (;;) {
-      const char* c = strchr(p, ':');
-      l.emplace_back(p, c ? (size_t)(c - p) : strlen(p));
-      if (!c) break;
-      p = c + 1;
-    }
+  if (e) {
+    int r = split_names(e, &l);
+    if (r < 0) return r;
   }
   int n = listen_fds();
   if (n <= 0) return n;
@@ -242,6 +265,7 @@ int b_pid_notify_with_fds(pid_t pid, int /*unset_environment*/, const char* stat
   if (len < 0) return len;
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
+  builtin::inc_sndbuf(fd);
   int r = builtin::send_state(fd, &addr, len, pid, state, strlen(state), fds, n_fds, MSG_NOSIGNAL);
   close(fd);
   return r < 0 ? r : 1;
@@ -260,29 +284,7 @@ int b_notify_barrier(int unset_environment, uint64_t timeout) {
   if (pipe2(pipe_fd, O_CLOEXEC) < 0) return -errno;
   int r = b_pid_notify_with_fds(0, unset_environment, "BARRIER=1", &pipe_fd[1], 1);
   close(pipe_fd[1]);
-  if (r <= 0) {
-    close(pipe_fd[0]);
-    return r;
-  }
-  uint64_t deadline = timeout == UINT64_MAX ? UINT64_MAX : now_usec() + timeout;
-  for (;;) {
-    uint64_t now = now_usec();
-    int ms = -1;
-    if (deadline != UINT64_MAX) {
-      if (now >= deadline) { r = -ETIMEDOUT; break; }
-      ms = (int)((deadline - now + 999) / 1000);
-    }
-    struct pollfd pfd = {pipe_fd[0], 0, 0};
-    int p = poll(&pfd, 1, ms);
-    if (p < 0) {
-      if (errno == EINTR) continue;
-      r = -errno;
-      break;
-    }
-    if (p == 0) { r = -ETIMEDOUT; break; }
-    r = (pfd.revents & POLLHUP) ? 1 : -EPROTO;
-    break;
-  }
+  if (r > 0) r = builtin::wait_hangup(pipe_fd[0], timeout);
   close(pipe_fd[0]);
   return r;
 }
@@ -300,18 +302,66 @@ const Backend* builtin_backend() { return &kBuiltin; }
 namespace builtin {
 
 int notify_address(const char* e, struct sockaddr_un* addr) {
+  // sockaddr_un_set_path() as libsystemd 252 uses it for NOTIFY_SOCKET: an
+  // absolute path or an abstract name, more than the prefix, and room for a
+  // trailing NUL in either case; too long is -ENAMETOOLONG for a path and
+  // -EINVAL for an abstract name.
   memset(addr, 0, sizeof(*addr));
   addr->sun_family = AF_UNIX;
-  // Must be an abstract socket or an absolute path, and more than the prefix.
-  if ((e[0] != '@' && e[0] != '/') || e[1] == 0) return -EINVAL;
   size_t l = strlen(e);
-  if (l > sizeof(addr->sun_path) - (e[0] == '/' ? 1 : 0)) return -EINVAL;
+  if (l < 2 || (e[0] != '@' && e[0] != '/')) return -EINVAL;
+  if (l + 1 > sizeof(addr->sun_path)) return e[0] == '@' ? -EINVAL : -ENAMETOOLONG;
   memcpy(addr->sun_path, e, l);
   if (e[0] == '@') {
     addr->sun_path[0] = 0;
     return (int)(offsetof(struct sockaddr_un, sun_path) + l);
   }
   return (int)(offsetof(struct sockaddr_un, sun_path) + l + 1);
+}
+
+void inc_sndbuf(int fd) {
+  // fd_inc_sndbuf(fd, 8 MiB) as libsystemd does for its notify socket, so the
+  // same large messages fit: SO_SNDBUF (capped at wmem_max), then
+  // SO_SNDBUFFORCE where privileged. Failures are ignored, as there.
+  const int n = 8 * 1024 * 1024;
+  int v = 0;
+  socklen_t l = sizeof(v);
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &l) == 0 && l == sizeof(v) && v >= 2 * n) return;
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof(n)) < 0) return;
+  l = sizeof(v);
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &l) == 0 && l == sizeof(v) && v >= 2 * n) return;
+  (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &n, sizeof(n));
+}
+
+int wait_hangup(int fd, uint64_t timeout) {
+  // fd_wait_for_event(fd, 0, timeout) as sd_notify_barrier() uses it: poll at
+  // least once (a zero timeout still sees a hangup that already happened),
+  // UINT64_MAX waits forever. 1 on POLLHUP, -ETIMEDOUT when time ran out.
+  uint64_t start = now_usec();
+  uint64_t deadline = timeout == UINT64_MAX             ? UINT64_MAX
+                      : timeout >= UINT64_MAX - 1 - start ? UINT64_MAX - 1
+                                                          : start + timeout;
+  for (;;) {
+    int ms = -1;
+    if (deadline != UINT64_MAX) {
+      uint64_t now = now_usec();
+      uint64_t left = now >= deadline ? 0 : deadline - now;
+      uint64_t m = (left + 999) / 1000;
+      ms = m > (uint64_t)INT32_MAX ? INT32_MAX : (int)m;
+    }
+    struct pollfd pfd = {fd, 0, 0};
+    int p = poll(&pfd, 1, ms);
+    if (p < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    if (p == 0) {
+      if (deadline != UINT64_MAX && now_usec() < deadline) continue;
+      return -ETIMEDOUT;
+    }
+    if (pfd.revents & POLLNVAL) return -EBADF;
+    return 1;
+  }
 }
 
 int send_state(int fd, const struct sockaddr_un* addr, int addr_len, pid_t pid,
@@ -351,6 +401,15 @@ int send_state(int fd, const struct sockaddr_un* addr, int addr_len, pid_t pid,
   do {
     k = sendmsg(fd, &mh, flags);
   } while (k < 0 && errno == EINTR);
+  if (k < 0 && send_ucred) {
+    // As libsystemd: if the credentials of `pid` were refused (not
+    // privileged, no such process), send once more with our own.
+    mh.msg_controllen -= CMSG_SPACE(sizeof(struct ucred));
+    if (mh.msg_controllen == 0) mh.msg_control = nullptr;
+    do {
+      k = sendmsg(fd, &mh, flags);
+    } while (k < 0 && errno == EINTR);
+  }
   if (k < 0) return -errno;
   return 1;
 }
