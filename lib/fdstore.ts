@@ -1,0 +1,148 @@
+/**
+ * The service manager's file descriptor store (`FileDescriptorStoreMax=`):
+ * hand sockets to the manager under a name so they outlive a restart of the
+ * service and come back through `LISTEN_FDS` / `LISTEN_FDNAMES`.
+ *
+ * The restart recipe without a `.socket` unit: on the first start a listener
+ * binds its own port and is stored; on every later start (`systemctl restart`,
+ * or a crash with `Restart=`) the manager passes it back, activation adopts it
+ * (matching is by address, so the name is informational), and connections
+ * made during the restart wait in the socket's backlog instead of being
+ * refused.
+ *
+ * ```ini
+ * # app.service
+ * [Service]
+ * Type=notify
+ * ExecStart=/usr/bin/node /srv/app/server.js
+ * FileDescriptorStoreMax=8
+ * # Stored fds are kept across restarts; with systemd >= 254 also across
+ * # stop/start with FileDescriptorStorePreserve=yes.
+ * Restart=on-failure
+ * ```
+ *
+ * @see sd_notify(3) `FDSTORE=1`, systemd.service(5) `FileDescriptorStoreMax=`
+ */
+import type * as dgram from 'node:dgram';
+import type * as net from 'node:net';
+import { invalid } from './errors';
+import { integer, notify } from './notify';
+
+/** Something whose socket can be stored: fds, or a bound Node socket or server. */
+export type StorableSocket = number | number[] | net.Server | net.Socket | dgram.Socket;
+
+/** Options of {@link storeFds}. */
+export interface StoreFdsOptions {
+  /**
+   * Whether the manager watches the fds and drops them when they report
+   * POLLHUP or POLLERR. Default `true`; `false` sends `FDPOLL=0` (systemd >= 246),
+   * e.g. for connected sockets whose peer may hang up.
+   */
+  poll?: boolean;
+}
+
+interface WithHandle {
+  _handle?: { fd?: number } | null;
+}
+
+/**
+ * The fd number of a bound Node socket: `server._handle.fd` for a
+ * `net.Server` (http, https, tls servers too) or `net.Socket`, and the
+ * internal `state symbol` handle's `fd` for a `dgram.Socket` (Node keeps it
+ * there since v12; the public `_handle` getter is deprecated, DEP0112).
+ * These are Node internals that have been stable for years; they are used
+ * only here.
+ *
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` when the server or
+ *   socket is not listening / bound (no fd yet), or it is not a socket
+ * @example
+ * ```ts
+ * server.listen(8080, () => console.log(socketFd(server))); // e.g. 21
+ * ```
+ */
+export function socketFd(target: net.Server | net.Socket | dgram.Socket): number {
+  if (target === null || typeof target !== 'object') invalid('expected a net.Server, net.Socket or dgram.Socket');
+  let handle: { fd?: number } | null | undefined;
+  const state = Object.getOwnPropertySymbols(target).find((s) => s.description === 'state symbol');
+  if (state !== undefined) {
+    // dgram.Socket
+    handle = (target as unknown as Record<symbol, { handle?: { fd?: number } | null } | undefined>)[state]?.handle;
+  } else {
+    handle = (target as WithHandle)._handle;
+  }
+  const fd = handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) {
+    invalid('the server or socket has no file descriptor yet: store it once it is listening (or bound)');
+  }
+  return fd;
+}
+
+function fdsOf(target: StorableSocket): number[] {
+  if (typeof target === 'number') return [integer(target, 'fd')];
+  if (Array.isArray(target)) {
+    if (target.length === 0) invalid('storeFds needs at least one fd');
+    return target.map((fd) => integer(fd, 'each fd'));
+  }
+  return [socketFd(target)];
+}
+
+/**
+ * Check an fd name as systemd does (`fdname_is_valid`): 1 to 255 ASCII
+ * characters, no control characters and no `:` (it separates the names in
+ * `LISTEN_FDNAMES`). @internal
+ */
+export function fdName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 255) {
+    invalid(`an fd name must be a string of 1 to 255 characters (got ${JSON.stringify(name)})`);
+  }
+  if (!/^[\x20-\x39\x3b-\x7e]+$/.test(name)) {
+    invalid(`an fd name must be printable ASCII without ":" (got ${JSON.stringify(name)})`);
+  }
+  return name;
+}
+
+/**
+ * Hand sockets to the service manager's fd store under `name`
+ * (`FDSTORE=1`, `FDNAME=`), in one datagram. The manager keeps duplicates
+ * (this process keeps its own) and passes them back on the next start, in
+ * `LISTEN_FDS` with `name` in `LISTEN_FDNAMES`. Needs
+ * `FileDescriptorStoreMax=` > 0 in the unit; otherwise the manager ignores
+ * the fds (and logs why). Store listening sockets: the manager drops an fd as
+ * soon as it reports POLLHUP (unless `poll: false`).
+ *
+ * @param name - the fd name (1-255 printable ASCII characters, no `:`)
+ * @param target - an fd, several fds, or a listening `net.Server` (http too),
+ *   a `net.Socket` or a bound `dgram.Socket`
+ * @returns `true` sent, `false` not supported (`NOTIFY_SOCKET` unset)
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for a bad name or
+ *   fd, or a server that is not listening yet
+ * @throws {@link SystemError} when sending failed (syscall `sd_notify`), e.g.
+ *   `EBADF` for a closed fd
+ * @see sd_notify(3) `FDSTORE=1`
+ * @example
+ * ```ts
+ * server.listen(8080, () => storeFds('web', server));
+ * ```
+ */
+export function storeFds(name: string, target: StorableSocket, options: StoreFdsOptions = {}): boolean {
+  const fields: Record<string, string | number> = { FDSTORE: 1, FDNAME: fdName(name) };
+  if (options.poll === false) fields.FDPOLL = 0;
+  return notify(fields, { fds: fdsOf(target) });
+}
+
+/**
+ * Remove every fd stored under `name` from the manager's fd store
+ * (`FDSTOREREMOVE=1`, `FDNAME=`); the manager closes its copies.
+ *
+ * @returns `true` sent, `false` not supported (`NOTIFY_SOCKET` unset)
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for a bad name
+ * @throws {@link SystemError} when sending failed (syscall `sd_notify`)
+ * @see sd_notify(3) `FDSTOREREMOVE=1`
+ * @example
+ * ```ts
+ * removeFds('web'); // the next start binds afresh
+ * ```
+ */
+export function removeFds(name: string): boolean {
+  return notify({ FDSTOREREMOVE: 1, FDNAME: fdName(name) });
+}

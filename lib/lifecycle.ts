@@ -1,0 +1,310 @@
+/**
+ * The service lifecycle in one call: `READY=1` once the servers listen,
+ * `STOPPING=1` and a graceful close on SIGTERM, `RELOADING=1` /
+ * `READY=1` around a reload hook on SIGHUP, and the watchdog pinger.
+ *
+ * @see sd_notify(3), systemd.service(5) `Type=notify`, `Type=notify-reload`
+ */
+import type * as dgram from 'node:dgram';
+import type * as net from 'node:net';
+import { invalid, type SystemError } from './errors';
+import { ready as sendReady, reloading as sendReloading, stopping as sendStopping, notify } from './notify';
+import { startWatchdog, type Watchdog, type WatchdogOptions } from './watchdog';
+
+/** A server the lifecycle waits for and closes: any `net.Server` (http, https, ...) or a `dgram.Socket`. */
+export type LifecycleServer = net.Server | dgram.Socket;
+
+/** Options of {@link lifecycle}. */
+export interface LifecycleOptions {
+  /**
+   * Servers to wait for (READY=1 is sent once every one listens) and to close
+   * gracefully on stop. Default: none (READY=1 on the next turn of the loop).
+   */
+  servers?: LifecycleServer[];
+  /** `STATUS=` sent with `READY=1`. */
+  status?: string;
+  /** Awaited after the servers listen and before `READY=1` (warm caches, run migrations, ...). */
+  beforeReady?: () => unknown;
+  /**
+   * The reload hook: on the reload signal (or {@link Lifecycle.reload}),
+   * `RELOADING=1` + `MONOTONIC_USEC=` is sent, this is awaited, then
+   * `READY=1`. Given: the reload signal handler is installed.
+   */
+  onReload?: () => unknown;
+  /** Awaited after the servers have closed, before exiting. */
+  onStop?: () => unknown;
+  /** Signals that start a graceful stop. Default `['SIGTERM']`; `[]` installs no handler. */
+  stopSignals?: NodeJS.Signals[];
+  /** The reload signal, handled only when `onReload` is given. Default `'SIGHUP'`; `null`: none. */
+  reloadSignal?: NodeJS.Signals | null;
+  /**
+   * Start the watchdog pinger once ready (it is idle unless the unit has
+   * `WatchdogSec=`); options are passed to {@link startWatchdog}. Default `true`.
+   */
+  watchdog?: boolean | WatchdogOptions;
+  /**
+   * How long the graceful close may take before open connections of http
+   * servers are closed (`closeAllConnections()`), in ms. Default 10000.
+   */
+  stopTimeoutMs?: number;
+  /**
+   * Call `process.exit()` once stopped (code `process.exitCode`, or 1 if
+   * `onStop` threw). Default `true`, because handling SIGTERM replaces
+   * Node's default of exiting; `false` leaves exiting to the app.
+   */
+  exit?: boolean;
+}
+
+/** The phase of a {@link Lifecycle}. */
+export type LifecycleState = 'starting' | 'ready' | 'reloading' | 'stopping' | 'stopped';
+
+/** What {@link lifecycle} returns. */
+export interface Lifecycle {
+  /**
+   * Settles once `READY=1` has been handled: `true` sent, `false` not supported
+   * (no `NOTIFY_SOCKET`); rejects with the send error or the `beforeReady`
+   * error (a warning is emitted too, so an unawaited rejection is not lost).
+   */
+  readonly ready: Promise<boolean>;
+  /** The current phase. */
+  readonly state: LifecycleState;
+  /** The watchdog pinger once started (see the `watchdog` option), else `undefined`. */
+  readonly watchdog: Watchdog | undefined;
+  /**
+   * Reload now as on the reload signal: `RELOADING=1`, the hook, `READY=1`.
+   * A reload requested while one runs is run once more afterwards; none
+   * runs once stopping.
+   */
+  reload(): Promise<void>;
+  /** Stop now as on a stop signal; the same promise for every call. */
+  stop(): Promise<void>;
+  /** Remove the signal handlers and stop the watchdog; sends nothing. */
+  dispose(): void;
+}
+
+const RETRY_MS = 50;
+const RETRY_FOR_MS = 2000;
+
+/** Send with a short retry while the manager's queue is full (EAGAIN). */
+async function send(fn: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + RETRY_FOR_MS;
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      if ((err as SystemError).code !== 'EAGAIN' || Date.now() >= deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, RETRY_MS));
+  }
+}
+
+function warn(message: string, code: string): void {
+  process.emitWarning(message, { code });
+}
+
+function message(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+}
+
+function isDgram(s: LifecycleServer): s is dgram.Socket {
+  return typeof (s as dgram.Socket).send === 'function' && typeof (s as net.Server).listen !== 'function';
+}
+
+function listening(s: LifecycleServer): boolean {
+  if (!isDgram(s)) return s.listening;
+  try {
+    s.address();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function whenListening(s: LifecycleServer): Promise<void> {
+  if (listening(s)) return Promise.resolve();
+  return new Promise((resolve) => s.once('listening', () => resolve()));
+}
+
+function close(s: LifecycleServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (isDgram(s)) {
+      try {
+        s.close(() => resolve());
+      } catch {
+        resolve(); // not running
+      }
+      return;
+    }
+    s.close(() => resolve()); // the callback gets ERR_SERVER_NOT_RUNNING when already closed: fine
+    const http = s as net.Server & { closeIdleConnections?: () => void };
+    if (typeof http.closeIdleConnections === 'function') http.closeIdleConnections();
+  });
+}
+
+/**
+ * Tie the service's lifecycle to the manager in one call:
+ *
+ * - `READY=1` (with `status`) once every server listens and `beforeReady` resolved;
+ * - on SIGTERM (`stopSignals`): `STOPPING=1`, `server.close()` on every server
+ *   (and `closeIdleConnections()` for http; `closeAllConnections()` after
+ *   `stopTimeoutMs`), `onStop`, then `process.exit()` unless `exit: false`;
+ * - on SIGHUP, when `onReload` is given: `RELOADING=1` + `MONOTONIC_USEC=`,
+ *   the hook, then `READY=1` (for `Type=notify-reload`); a failing hook is
+ *   reported as `READY=1` with `STATUS=Reload failed: ...` and a warning;
+ * - the watchdog pinger once ready (idle without `WatchdogSec=`).
+ *
+ * Nothing is installed at import; signal handlers only by this call, and only
+ * for the signals named. Sending never blocks: a full manager queue is
+ * retried for up to 2 s. Warnings (`process.emitWarning`) have the codes
+ * `SD_ACTIVATE_NOTIFY_FAILED`, `SD_ACTIVATE_RELOAD_FAILED` and
+ * `SD_ACTIVATE_STOP_FAILED`.
+ *
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for bad options
+ * @see sd_notify(3), systemd.service(5)
+ * @example
+ * ```ts
+ * const server = http.createServer(app).listen(8080);
+ * lifecycle({ servers: [server], onReload: () => config.load() });
+ * ```
+ */
+export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
+  const servers = options.servers ?? [];
+  if (!Array.isArray(servers)) invalid('servers must be an array');
+  for (const s of servers) {
+    if (s === null || typeof s !== 'object' || typeof (s as { close?: unknown }).close !== 'function') {
+      invalid('each server must be a net.Server (http, https, ...) or a dgram.Socket');
+    }
+  }
+  const stopSignals = options.stopSignals ?? ['SIGTERM'];
+  const reloadSignal = options.onReload ? (options.reloadSignal === undefined ? 'SIGHUP' : options.reloadSignal) : null;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 10000;
+  if (typeof stopTimeoutMs !== 'number' || !(stopTimeoutMs >= 0)) invalid('stopTimeoutMs must be a number >= 0');
+  if (options.status !== undefined && (typeof options.status !== 'string' || options.status.includes('\n'))) {
+    invalid('status must be a string without newlines');
+  }
+
+  let state: LifecycleState = 'starting';
+  let wd: Watchdog | undefined;
+  let reloadRun: Promise<void> | undefined;
+  let reloadAgain = false;
+  let stopRun: Promise<void> | undefined;
+
+  const onStopSignal = (): void => {
+    void life.stop();
+  };
+  const onReloadSignal = (): void => {
+    void life.reload();
+  };
+  for (const sig of stopSignals) process.on(sig, onStopSignal);
+  if (reloadSignal) process.on(reloadSignal, onReloadSignal);
+
+  const readyPromise = (async () => {
+    await Promise.all(servers.map(whenListening));
+    if (options.beforeReady) await options.beforeReady();
+    if (state !== 'starting') return false;
+    const sent = await send(() => sendReady(options.status));
+    state = 'ready';
+    if (options.watchdog !== false) {
+      wd = startWatchdog(typeof options.watchdog === 'object' ? options.watchdog : undefined);
+    }
+    return sent;
+  })();
+  readyPromise.catch((err: unknown) => warn(`READY=1 not sent: ${message(err)}`, 'SD_ACTIVATE_NOTIFY_FAILED'));
+
+  async function reloadOnce(): Promise<void> {
+    state = 'reloading';
+    try {
+      await send(() => sendReloading());
+    } catch (err) {
+      warn(`RELOADING=1 not sent: ${message(err)}`, 'SD_ACTIVATE_NOTIFY_FAILED');
+    }
+    let failure: unknown;
+    try {
+      await options.onReload?.();
+    } catch (err) {
+      failure = err;
+      warn(`reload failed: ${message(err)}`, 'SD_ACTIVATE_RELOAD_FAILED');
+    }
+    if (state !== 'reloading') return; // stopping meanwhile
+    state = 'ready';
+    try {
+      await send(() => (failure === undefined
+        ? sendReady()
+        : notify({ READY: 1, STATUS: `Reload failed: ${message(failure)}` })));
+    } catch (err) {
+      warn(`READY=1 not sent after reload: ${message(err)}`, 'SD_ACTIVATE_NOTIFY_FAILED');
+    }
+  }
+
+  const life: Lifecycle = {
+    ready: readyPromise,
+    get state() {
+      return state;
+    },
+    get watchdog() {
+      return wd;
+    },
+    reload(): Promise<void> {
+      if (stopRun) return Promise.resolve();
+      if (reloadRun) {
+        reloadAgain = true;
+        return reloadRun;
+      }
+      reloadRun = (async () => {
+        await readyPromise.catch(() => {});
+        do {
+          reloadAgain = false;
+          if (stopRun) break;
+          await reloadOnce();
+        } while (reloadAgain);
+      })().finally(() => {
+        reloadRun = undefined;
+      });
+      return reloadRun;
+    },
+    stop(): Promise<void> {
+      stopRun ??= (async () => {
+        state = 'stopping';
+        try {
+          await send(() => sendStopping());
+        } catch (err) {
+          warn(`STOPPING=1 not sent: ${message(err)}`, 'SD_ACTIVATE_NOTIFY_FAILED');
+        }
+        const closing = Promise.all(servers.map(close));
+        let timer: NodeJS.Timeout | undefined;
+        const forced = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            for (const s of servers) {
+              const http = s as net.Server & { closeAllConnections?: () => void };
+              if (typeof http.closeAllConnections === 'function') http.closeAllConnections();
+            }
+            resolve();
+          }, stopTimeoutMs);
+          timer.unref();
+        });
+        // After the forced close, give the servers a last second (a plain net.Server
+        // cannot close connections it does not track), then go on regardless.
+        const grace = (): Promise<unknown> => Promise.race([closing, new Promise((r) => setTimeout(r, 1000).unref())]);
+        await Promise.race([closing, forced.then(grace)]);
+        if (timer) clearTimeout(timer);
+        let code = process.exitCode;
+        try {
+          await options.onStop?.();
+        } catch (err) {
+          warn(`onStop failed: ${message(err)}`, 'SD_ACTIVATE_STOP_FAILED');
+          code = 1;
+        }
+        state = 'stopped';
+        life.dispose();
+        if (options.exit !== false) process.exit(typeof code === 'number' ? code : code === undefined ? 0 : Number(code));
+      })();
+      return stopRun;
+    },
+    dispose(): void {
+      for (const sig of stopSignals) process.off(sig, onStopSignal);
+      if (reloadSignal) process.off(reloadSignal, onReloadSignal);
+      wd?.stop();
+    },
+  };
+  return life;
+}

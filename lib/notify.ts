@@ -1,0 +1,367 @@
+/**
+ * Service-manager notifications: `sd_notify(3)` typed, one datagram per call,
+ * never blocking the event loop, plus an asynchronous `sd_notify_barrier(3)`.
+ *
+ * Every sending function has the same three-way result:
+ *
+ * - `false`: not supported here — `NOTIFY_SOCKET` is unset (not started by a
+ *   service manager, or `Type=` is not `notify`), or the native addon is
+ *   unavailable. Never throws for this: outside systemd is the normal case.
+ * - `true`: the datagram was handed to the kernel for the manager's socket.
+ * - throws a {@link SystemError} (syscall `sd_notify`) when sending failed:
+ *   `EAGAIN` when the manager's queue is full (the call fails at once instead of
+ *   blocking), `ENOENT` / `ECONNREFUSED` when nothing listens at
+ *   `NOTIFY_SOCKET`, `EINVAL` when `NOTIFY_SOCKET` is neither an absolute path
+ *   nor an `@abstract` name.
+ *
+ * Values that would corrupt the protocol are refused before anything is sent
+ * with an {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT`.
+ *
+ * @see sd_notify(3)
+ */
+import * as crypto from 'node:crypto';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import { native } from './binding';
+import { invalid, SdActivateError, systemError } from './errors';
+
+/** A field value: strings are sent as they are, numbers and bigints in decimal. */
+export type NotifyValue = string | number | bigint;
+
+/** Options of {@link notify} and the helpers built on it. */
+export interface NotifyOptions {
+  /**
+   * File descriptors to pass along (SCM_RIGHTS), e.g. for `FDSTORE=1`. The
+   * manager receives duplicates; this process keeps its own.
+   */
+  fds?: number[];
+  /**
+   * Send on behalf of another process (`sd_pid_notify(3)`): the credentials
+   * carry this pid. Needs privileges unless it is this process's own pid.
+   * Default: this process.
+   */
+  pid?: number;
+  /**
+   * Delete `process.env.NOTIFY_SOCKET` after this call (whether or not it was
+   * sent), so neither later calls nor child processes talk to the manager.
+   * Default `false`: the variable is kept for later calls.
+   */
+  unsetEnvironment?: boolean;
+}
+
+const FIELD_NAME_BAD = /[=\n\0]/;
+
+function text(value: unknown, what: string): string {
+  if (typeof value === 'string') {
+    if (value.includes('\n')) invalid(`${what} must not contain a newline (got ${JSON.stringify(value)})`);
+    if (value.includes('\0')) invalid(`${what} must not contain a NUL character`);
+    return value;
+  }
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) invalid(`${what} must be a finite number (got ${String(value)})`);
+    return String(value);
+  }
+  return invalid(`${what} must be a string, number or bigint (got ${typeof value})`);
+}
+
+/** A non-negative safe integer (or positive when `min` is 1). @internal */
+export function integer(value: unknown, what: string, min = 0): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    invalid(`${what} must be an integer >= ${min} (got ${typeof value === 'number' ? String(value) : typeof value})`);
+  }
+  return value;
+}
+
+/** Milliseconds (finite, >= 0, fractions allowed) as whole microseconds. @internal */
+export function msToUsec(ms: unknown, what: string): string {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms * 1000 > Number.MAX_SAFE_INTEGER) {
+    invalid(`${what} must be a number of milliseconds >= 0 (got ${typeof ms === 'number' ? String(ms) : typeof ms})`);
+  }
+  return String(Math.round(ms * 1000));
+}
+
+/** Build the datagram text for `fields`, validating names and values. @internal */
+export function formatState(fields: Record<string, NotifyValue> | string): string {
+  if (typeof fields === 'string') {
+    if (fields.length === 0) invalid('the notify state must not be empty');
+    if (fields.includes('\0')) invalid('the notify state must not contain a NUL character');
+    return fields;
+  }
+  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+    invalid('notify fields must be an object like { READY: 1 } or a string like "READY=1"');
+  }
+  const lines: string[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    if (name.length === 0) invalid('a notify field name must not be empty');
+    if (FIELD_NAME_BAD.test(name)) invalid(`notify field name ${JSON.stringify(name)} must not contain "=", a newline or NUL`);
+    lines.push(`${name}=${text(value, `the value of ${name}`)}`);
+  }
+  if (lines.length === 0) invalid('notify needs at least one field');
+  return lines.join('\n');
+}
+
+function fdList(fds: unknown): number[] {
+  if (fds === undefined) return [];
+  if (!Array.isArray(fds)) invalid('fds must be an array of file descriptors');
+  for (const fd of fds) integer(fd, 'each fd');
+  return fds as number[];
+}
+
+/**
+ * Send one datagram with one or more fields to the service manager:
+ * `sd_pid_notify_with_fds(3)`. Fields are sent in the object's order, one
+ * `NAME=value` per line. The send is non-blocking: a manager that is not
+ * reading makes it fail with `EAGAIN` at once.
+ *
+ * @param fields - `{ NAME: value, ... }`, or the raw datagram text (`"READY=1\nSTATUS=up"`)
+ * @returns `true` when sent; `false` when `NOTIFY_SOCKET` is unset (not supported)
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for an empty field
+ *   name or one containing `=` or a newline, a value containing a newline, a
+ *   bad pid or fd
+ * @throws {@link SystemError} (syscall `sd_notify`) when sending failed, e.g.
+ *   `EAGAIN`, `ECONNREFUSED`, `ENOENT`, `EINVAL`
+ * @see sd_notify(3)
+ * @example
+ * ```ts
+ * notify({ READY: 1, STATUS: 'Serving on :8080' });
+ * notify({ CUSTOM_FIELD: 'x' }, { unsetEnvironment: true });
+ * ```
+ */
+export function notify(fields: Record<string, NotifyValue> | string, options: NotifyOptions = {}): boolean {
+  const state = formatState(fields);
+  const fds = fdList(options.fds);
+  const pid = options.pid === undefined ? 0 : integer(options.pid, 'pid', 1);
+  const address = process.env.NOTIFY_SOCKET;
+  let r: number;
+  try {
+    r = native.notify(pid, state, fds);
+  } finally {
+    if (options.unsetEnvironment) delete process.env.NOTIFY_SOCKET;
+  }
+  if (r < 0) throw systemError(r, 'sd_notify', `${state.split('\n')[0]} to NOTIFY_SOCKET=${address ?? ''}`);
+  return r > 0;
+}
+
+function withStatus(fields: Record<string, NotifyValue>, status: string | undefined): Record<string, NotifyValue> {
+  if (status !== undefined) fields.STATUS = status;
+  return fields;
+}
+
+/**
+ * Tell the manager start-up is finished (`READY=1`), optionally with a status
+ * line in the same datagram. For `Type=notify` and `Type=notify-reload`.
+ *
+ * @returns `true` sent, `false` not supported (see {@link notify})
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for a status with a newline
+ * @throws {@link SystemError} when sending failed (syscall `sd_notify`)
+ * @see sd_notify(3)
+ * @example
+ * ```ts
+ * server.listen(8080, () => ready('Listening on :8080'));
+ * ```
+ */
+export function ready(status?: string): boolean {
+  return notify(withStatus({ READY: 1 }, status));
+}
+
+/**
+ * Set the free-form status line shown by `systemctl status` (`STATUS=`).
+ * An empty string clears it.
+ *
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` when `text` contains a newline
+ * @throws {@link SystemError} when sending failed (syscall `sd_notify`)
+ * @see sd_notify(3)
+ * @example
+ * ```ts
+ * status(`${connections} connections`);
+ * ```
+ */
+export function status(text: string): boolean {
+  if (typeof text !== 'string') invalid('status must be a string');
+  return notify({ STATUS: text });
+}
+
+/**
+ * Tell the manager the service is shutting down (`STOPPING=1`), optionally
+ * with a status line.
+ *
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for a status with a newline
+ * @throws {@link SystemError} when sending failed (syscall `sd_notify`)
+ * @see sd_notify(3)
+ * @example
+ * ```ts
+ * process.on('SIGTERM', () => { stopping('Draining'); server.close(); });
+ * ```
+ */
+export function stopping(status?: string): boolean {
+  return notify(withStatus({ STOPPING: 1 }, status));
+}
+
+/**
+ * The current `CLOCK_MONOTONIC` time in microseconds, as systemd expects in
+ * `MONOTONIC_USEC=`. Node's `process.hrtime.bigint()` is libuv's
+ * `uv_hrtime()`, which reads `CLOCK_MONOTONIC` on Linux (checked against
+ * Python's `time.clock_gettime(CLOCK_MONOTONIC)` in the tests).
+ */
+export function monotonicUsec(): bigint {
+  return process.hrtime.bigint() / 1000n;
+}
+
+/**
+ * Tell the manager a configuration reload has begun: `RELOADING=1` with
+ * `MONOTONIC_USEC=` (now, `CLOCK_MONOTONIC`), as `Type=notify-reload` requires.
+ * Send {@link ready} when the reload is done.
+ *
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for a status with a newline
+ * @throws {@link SystemError} when sending failed (syscall `sd_notify`)
+ * @see sd_notify(3), systemd.service(5) `Type=notify-reload`
+ * @example
+ * ```ts
+ * process.on('SIGHUP', async () => { reloading(); await loadConfig(); ready(); });
+ * ```
+ */
+export function reloading(status?: string): boolean {
+  return notify(withStatus({ RELOADING: 1, MONOTONIC_USEC: monotonicUsec() }, status));
+}
+
+/**
+ * Tell the manager which process is the main one (`MAINPID=`), e.g. after a
+ * re-exec or when a supervisor reports for its child.
+ *
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` unless `pid` is an integer >= 1
+ * @throws {@link SystemError} when sending failed (syscall `sd_notify`)
+ * @see sd_notify(3)
+ * @example
+ * ```ts
+ * mainPid(child.pid);
+ * ```
+ */
+export function mainPid(pid: number): boolean {
+  return notify({ MAINPID: integer(pid, 'pid', 1) });
+}
+
+/**
+ * Report why the service failed, as an errno (`ERRNO=`). Takes a number or a
+ * symbolic name such as `'ENOENT'`.
+ *
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for a negative or
+ *   non-integer number, or an unknown errno name
+ * @throws {@link SystemError} when sending failed (syscall `sd_notify`)
+ * @see sd_notify(3)
+ * @example
+ * ```ts
+ * errno('EADDRINUSE'); // ERRNO=98
+ * ```
+ */
+export function errno(n: number | string): boolean {
+  let value: number;
+  if (typeof n === 'string') {
+    const known = (os.constants.errno as Record<string, number | undefined>)[n];
+    if (known === undefined) invalid(`unknown errno name ${JSON.stringify(n)}`);
+    value = known;
+  } else {
+    value = integer(n, 'errno');
+  }
+  return notify({ ERRNO: value });
+}
+
+/**
+ * Ask the manager for more time for the current start-up, reload or stop
+ * (`EXTEND_TIMEOUT_USEC=`): the operation may take `ms` more from now.
+ * Repeat before it runs out.
+ *
+ * @param ms - milliseconds (>= 0; fractions are rounded to whole microseconds)
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for a negative or non-finite `ms`
+ * @throws {@link SystemError} when sending failed (syscall `sd_notify`)
+ * @see sd_notify(3)
+ * @example
+ * ```ts
+ * extendTimeout(30_000); // migrations may take another 30 s
+ * ```
+ */
+export function extendTimeout(ms: number): boolean {
+  return notify({ EXTEND_TIMEOUT_USEC: msToUsec(ms, 'extendTimeout') });
+}
+
+let barrierCounter = 0;
+
+/** A connected AF_UNIX stream pair made with Node's own handles (no threads). */
+function socketPair(): Promise<{ mine: net.Socket; theirs: net.Socket }> {
+  return new Promise((resolve, reject) => {
+    barrierCounter += 1;
+    const name = `\0sd-activate-barrier-${process.pid}-${barrierCounter}-${crypto.randomBytes(8).toString('hex')}`;
+    const server = net.createServer({ pauseOnConnect: true });
+    let mine: net.Socket | undefined;
+    server.once('connection', (theirs) => {
+      server.close();
+      resolve({ mine: mine as net.Socket, theirs });
+    });
+    server.once('error', reject);
+    server.listen(name, () => {
+      mine = net.connect(name);
+      mine.once('error', (err) => { server.close(); reject(err); });
+    });
+  });
+}
+
+/**
+ * Wait until the service manager has processed every notification sent
+ * before it: `sd_notify_barrier(3)`. Sends `BARRIER=1` with one end of a
+ * fresh socket pair and resolves once the manager has closed it.
+ *
+ * Never blocks the event loop and uses no thread-pool thread: the datagram is
+ * sent non-blocking (a full queue rejects with `EAGAIN` at once) and the close
+ * is seen by an ordinary Node socket. (libsystemd's `sd_notify_barrier` on a
+ * worker thread would block that thread in `sendmsg` while the manager's
+ * queue is full — and a thread stuck there keeps the process from exiting.)
+ *
+ * @param timeoutMs - how long to wait for the manager (default 5000)
+ * @returns `true` once confirmed; `false` when not supported (`NOTIFY_SOCKET` unset)
+ * @throws (rejects) {@link SdActivateError} `ERR_SD_BARRIER_TIMEOUT` when not confirmed in time
+ * @throws (rejects) {@link SystemError} (syscall `sd_notify`) when sending failed, e.g. `EAGAIN`
+ * @throws (rejects) {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for a bad timeout
+ * @see sd_notify_barrier(3)
+ * @example
+ * ```ts
+ * status('migrated'); await barrier(); process.exit(0); // the manager saw the status
+ * ```
+ */
+export async function barrier(timeoutMs = 5000): Promise<boolean> {
+  if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+    invalid(`barrier timeout must be a number of milliseconds >= 0 (got ${String(timeoutMs)})`);
+  }
+  if (native.backend === 'unavailable' || process.env.NOTIFY_SOCKET === undefined) return false;
+  const { mine, theirs } = await socketPair();
+  let sent: boolean;
+  try {
+    sent = notify({ BARRIER: 1 }, { fds: [(theirs as unknown as { _handle: { fd: number } })._handle.fd] });
+  } catch (err) {
+    mine.destroy();
+    throw err;
+  } finally {
+    // Only the manager's copy (in flight or received) keeps the pair open now.
+    theirs.destroy();
+  }
+  if (!sent) {
+    mine.destroy();
+    return false;
+  }
+  return new Promise<boolean>((resolve, reject) => {
+    const onClose = (): void => {
+      if (timer) clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(() => {
+        mine.off('close', onClose);
+        mine.destroy();
+        reject(new SdActivateError('ERR_SD_BARRIER_TIMEOUT',
+          `the service manager did not confirm BARRIER=1 within ${timeoutMs} ms`));
+      }, timeoutMs)
+      : undefined;
+    mine.on('error', () => {}); // a reset is as good as a close here
+    mine.once('close', onClose);
+    mine.resume();
+  });
+}

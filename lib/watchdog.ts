@@ -1,0 +1,336 @@
+/**
+ * The service watchdog (`WatchdogSec=`): the typed `sd_watchdog_enabled(3)`,
+ * the `WATCHDOG=` notifications, and a pinger gated on the health of the
+ * event loop so that systemd restarts an app that hangs.
+ *
+ * @see sd_watchdog_enabled(3), sd_notify(3), systemd.service(5) `WatchdogSec=`
+ */
+import { EventEmitter } from 'node:events';
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { native } from './binding';
+import { check, invalid } from './errors';
+import { msToUsec, notify } from './notify';
+
+/** What {@link watchdogEnabled} found. */
+export interface WatchdogInfo {
+  /** Whether the manager expects `WATCHDOG=1` pings from this process. */
+  enabled: boolean;
+  /** The watchdog timeout in microseconds (`WATCHDOG_USEC`), 0 when not enabled. */
+  usec: number;
+}
+
+/**
+ * Whether the service manager expects watchdog pings from this process, and
+ * how often: `sd_watchdog_enabled(3)`. Reads `WATCHDOG_USEC`, and
+ * `WATCHDOG_PID` when set (pings are expected only from that process). Does
+ * not change the environment.
+ *
+ * @throws {@link SystemError} `EINVAL` when `WATCHDOG_USEC` / `WATCHDOG_PID`
+ *   are malformed (syscall `sd_watchdog_enabled`)
+ * @see sd_watchdog_enabled(3)
+ * @example
+ * ```ts
+ * const { enabled, usec } = watchdogEnabled(); // { enabled: true, usec: 30000000 }
+ * ```
+ */
+export function watchdogEnabled(): WatchdogInfo {
+  const { result, usec } = native.watchdogEnabled();
+  check(result, 'sd_watchdog_enabled', `WATCHDOG_USEC=${JSON.stringify(process.env.WATCHDOG_USEC)} WATCHDOG_PID=${JSON.stringify(process.env.WATCHDOG_PID)}`);
+  return result > 0 ? { enabled: true, usec } : { enabled: false, usec: 0 };
+}
+
+/**
+ * Send one watchdog keep-alive ping (`WATCHDOG=1`). Usually {@link startWatchdog}
+ * does this for you.
+ *
+ * @returns `true` sent, `false` not supported (`NOTIFY_SOCKET` unset)
+ * @throws {@link SystemError} when sending failed (syscall `sd_notify`)
+ * @see sd_notify(3)
+ * @example
+ * ```ts
+ * setInterval(watchdog, watchdogEnabled().usec / 2000).unref();
+ * ```
+ */
+export function watchdog(): boolean {
+  return notify({ WATCHDOG: 1 });
+}
+
+/**
+ * Tell the manager the service is unhealthy now (`WATCHDOG=trigger`): it acts
+ * as if the watchdog timeout had passed (`WatchdogSignal=`, `Restart=`).
+ *
+ * @returns `true` sent, `false` not supported (`NOTIFY_SOCKET` unset)
+ * @throws {@link SystemError} when sending failed (syscall `sd_notify`)
+ * @see sd_notify(3)
+ * @example
+ * ```ts
+ * if (database.lost) watchdogTrigger();
+ * ```
+ */
+export function watchdogTrigger(): boolean {
+  return notify({ WATCHDOG: 'trigger' });
+}
+
+/**
+ * Change the watchdog timeout at run time (`WATCHDOG_USEC=`). The manager
+ * restarts its watchdog timer with the new value; a running {@link Watchdog}
+ * follows and pings at its fraction of the new timeout.
+ *
+ * @param ms - the new timeout in milliseconds (>= 0)
+ * @returns `true` sent, `false` not supported (`NOTIFY_SOCKET` unset)
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for a negative or non-finite `ms`
+ * @throws {@link SystemError} when sending failed (syscall `sd_notify`)
+ * @see sd_notify(3)
+ * @example
+ * ```ts
+ * watchdogTimeout(120_000); // a long compaction is coming
+ * ```
+ */
+export function watchdogTimeout(ms: number): boolean {
+  const usec = msToUsec(ms, 'watchdogTimeout');
+  const sent = notify({ WATCHDOG_USEC: usec });
+  if (sent) instance?.adoptTimeout(Number(usec));
+  return sent;
+}
+
+/** Why the {@link Watchdog} did not ping at its last turn. */
+export type WatchdogSkipReason =
+  /** The event loop was blocked longer than `maxLoopDelayMs` since the previous turn. */
+  | 'loop-blocked'
+  /** The `healthy()` check returned false (or threw: see `error`). */
+  | 'unhealthy'
+  /** `NOTIFY_SOCKET` is not set, so there is nobody to ping. */
+  | 'unsupported'
+  /** Sending `WATCHDOG=1` failed (see `error`, e.g. `EAGAIN`). */
+  | 'send-failed';
+
+/** One turn at which the {@link Watchdog} did not ping. */
+export interface WatchdogSkip {
+  /** Why. */
+  reason: WatchdogSkipReason;
+  /** When (`Date.now()`). */
+  at: number;
+  /** The longest event-loop blockage seen since the previous turn, in ms. */
+  blockedMs: number;
+  /** The error from `healthy()` or from sending, if any. */
+  error?: unknown;
+}
+
+/** Options of {@link startWatchdog}. */
+export interface WatchdogOptions {
+  /**
+   * Extra health check run at every turn; no ping while it returns false
+   * (or throws). Keep it synchronous and cheap. Default: none.
+   */
+  healthy?: () => boolean;
+  /**
+   * No ping at a turn when the event loop was blocked longer than this since
+   * the previous turn (measured with `monitorEventLoopDelay` and the lateness
+   * of the pinger's own timer). Default: half the watchdog timeout. `Infinity`
+   * disables the check.
+   */
+  maxLoopDelayMs?: number;
+  /** Ping every `fraction` of the watchdog timeout, 0 < fraction < 1. Default 0.5, as sd_watchdog_enabled(3) advises. */
+  fraction?: number;
+}
+
+let instance: Watchdog | undefined;
+
+/**
+ * The process's watchdog pinger (one per process; get it from
+ * {@link startWatchdog}). It pings `WATCHDOG=1` every `fraction` of
+ * `WATCHDOG_USEC` on an unref'd timer — it never keeps the process alive —
+ * and skips a ping when the event loop was blocked longer than
+ * `maxLoopDelayMs` or `healthy()` returns false, so the manager restarts an
+ * app that hangs. Events: `'ping'` after each ping, `'skip'` with a
+ * {@link WatchdogSkip}. It never emits `'error'`.
+ */
+export class Watchdog extends EventEmitter {
+  /** Pings sent since the process started. */
+  pings = 0;
+  /** Turns skipped since the process started. */
+  skips = 0;
+  /** When the last ping was sent (`Date.now()`), or `undefined`. */
+  lastPing: number | undefined;
+  /** The last skipped turn and why, or `undefined`. */
+  lastSkip: WatchdogSkip | undefined;
+
+  #started = false;
+  #usec = 0;
+  #options: Required<Pick<WatchdogOptions, 'fraction'>> & WatchdogOptions = { fraction: 0.5 };
+  #timer: NodeJS.Timeout | undefined;
+  #due = 0;
+  #histogram: IntervalHistogram | undefined;
+  #resolutionMs = 10;
+
+  private constructor() {
+    super();
+  }
+
+  /** @internal */
+  static instance(): Watchdog {
+    instance ??= new Watchdog();
+    return instance;
+  }
+
+  /** Whether pings are scheduled (started, and a watchdog timeout is known). */
+  get running(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** The watchdog timeout in microseconds this pinger works to (0 when none). */
+  get usec(): number {
+    return this.#usec;
+  }
+
+  /** Milliseconds between pings (0 when not running). */
+  get intervalMs(): number {
+    return this.#usec > 0 ? (this.#usec / 1000) * this.#options.fraction : 0;
+  }
+
+  /** The loop-blockage threshold in ms in effect. */
+  get maxLoopDelayMs(): number {
+    return this.#options.maxLoopDelayMs ?? this.#usec / 2000;
+  }
+
+  /**
+   * Start pinging (idempotent: a running watchdog keeps its single timer;
+   * options given again replace the earlier ones). Reads `WATCHDOG_USEC` /
+   * `WATCHDOG_PID` the first time; when the manager expects no pings from
+   * this process it schedules nothing (until {@link watchdogTimeout} sets a
+   * timeout). The first ping is sent on the next turn of the event loop.
+   *
+   * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for bad options
+   * @throws {@link SystemError} `EINVAL` for a malformed `WATCHDOG_USEC` / `WATCHDOG_PID`
+   */
+  start(options: WatchdogOptions = {}): this {
+    validate(options);
+    this.#options = { ...this.#options, ...definedOnly(options) };
+    if (!this.#started) {
+      this.#started = true;
+      if (this.#usec === 0) this.#usec = watchdogEnabled().usec;
+    }
+    if (this.#usec > 0 && !this.#timer) this.#schedule(0);
+    return this;
+  }
+
+  /** Stop pinging. The manager will consider the service hung after the timeout unless it is stopped too. */
+  stop(): this {
+    this.#started = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#histogram?.disable();
+    this.#histogram = undefined;
+    return this;
+  }
+
+  /**
+   * Change the watchdog timeout at run time: {@link watchdogTimeout}, and
+   * this pinger follows.
+   *
+   * @throws as {@link watchdogTimeout}
+   */
+  setTimeout(ms: number): boolean {
+    return watchdogTimeout(ms);
+  }
+
+  /** @internal a new WATCHDOG_USEC was sent */
+  adoptTimeout(usec: number): void {
+    this.#usec = usec;
+    if (!this.#started) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (usec > 0) this.#schedule(this.intervalMs);
+  }
+
+  #schedule(delayMs: number): void {
+    if (!this.#histogram) {
+      this.#resolutionMs = Math.max(1, Math.min(10, Math.floor(this.intervalMs / 10)));
+      this.#histogram = monitorEventLoopDelay({ resolution: this.#resolutionMs });
+      this.#histogram.enable();
+    }
+    this.#due = performance.now() + delayMs;
+    this.#timer = setTimeout(() => this.#turn(), delayMs);
+    this.#timer.unref();
+  }
+
+  #turn(): void {
+    this.#timer = undefined;
+    const late = Math.max(0, performance.now() - this.#due);
+    const h = this.#histogram;
+    // The histogram's samples include its own resolution; a loop never blocked reads ~resolution.
+    const measured = h && h.count > 0 ? h.max / 1e6 - this.#resolutionMs : 0;
+    h?.reset();
+    const blockedMs = Math.max(late, measured, 0);
+    let skip: WatchdogSkip | undefined;
+    if (blockedMs > this.maxLoopDelayMs) {
+      skip = { reason: 'loop-blocked', at: Date.now(), blockedMs };
+    } else if (this.#options.healthy) {
+      try {
+        if (!this.#options.healthy()) skip = { reason: 'unhealthy', at: Date.now(), blockedMs };
+      } catch (error) {
+        skip = { reason: 'unhealthy', at: Date.now(), blockedMs, error };
+      }
+    }
+    if (!skip) {
+      try {
+        if (watchdog()) {
+          this.pings += 1;
+          this.lastPing = Date.now();
+        } else {
+          skip = { reason: 'unsupported', at: Date.now(), blockedMs };
+        }
+      } catch (error) {
+        skip = { reason: 'send-failed', at: Date.now(), blockedMs, error };
+      }
+    }
+    if (this.#started && this.#usec > 0) this.#schedule(this.intervalMs);
+    if (skip) {
+      this.skips += 1;
+      this.lastSkip = skip;
+      this.emit('skip', skip);
+    } else {
+      this.emit('ping');
+    }
+  }
+}
+
+function validate(o: WatchdogOptions): void {
+  if (o === null || typeof o !== 'object') invalid('watchdog options must be an object');
+  if (o.healthy !== undefined && typeof o.healthy !== 'function') invalid('healthy must be a function');
+  if (o.fraction !== undefined && !(typeof o.fraction === 'number' && o.fraction > 0 && o.fraction < 1)) {
+    invalid(`fraction must be a number between 0 and 1 (got ${String(o.fraction)})`);
+  }
+  if (o.maxLoopDelayMs !== undefined && !(typeof o.maxLoopDelayMs === 'number' && o.maxLoopDelayMs >= 0)) {
+    invalid(`maxLoopDelayMs must be a number >= 0 (got ${String(o.maxLoopDelayMs)})`);
+  }
+}
+
+function definedOnly(o: WatchdogOptions): WatchdogOptions {
+  const out: WatchdogOptions = {};
+  if (o.healthy !== undefined) out.healthy = o.healthy;
+  if (o.fraction !== undefined) out.fraction = o.fraction;
+  if (o.maxLoopDelayMs !== undefined) out.maxLoopDelayMs = o.maxLoopDelayMs;
+  return out;
+}
+
+/**
+ * Start the process's watchdog pinger when the manager asked for one
+ * (`WatchdogSec=`): `WATCHDOG=1` every half of `WATCHDOG_USEC` (or
+ * `fraction`), on an unref'd timer, skipped while the event loop was blocked
+ * longer than `maxLoopDelayMs` or `healthy()` returns false. Calling it again
+ * returns the same {@link Watchdog} (no second timer). Outside systemd it
+ * returns an idle watchdog (`running === false`).
+ *
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for bad options
+ * @throws {@link SystemError} `EINVAL` for a malformed `WATCHDOG_USEC` / `WATCHDOG_PID`
+ * @see sd_watchdog_enabled(3)
+ * @example
+ * ```ts
+ * const wd = startWatchdog({ healthy: () => db.connected });
+ * wd.on('skip', (s) => log.warn(`watchdog ping skipped: ${s.reason}`));
+ * ```
+ */
+export function startWatchdog(options?: WatchdogOptions): Watchdog {
+  return Watchdog.instance().start(options);
+}
