@@ -68,3 +68,37 @@ export {
 } from './sockets';
 // activation exports (lib/activation.ts)
 // notify exports (lib/notify.ts, lib/watchdog.ts, lib/lifecycle.ts)
+export {
+  notify,
+  ready,
+  status,
+  stopping,
+  reloading,
+  mainPid,
+  errno,
+  extendTimeout,
+  barrier,
+  monotonicUsec,
+  type NotifyValue,
+  type NotifyOptions,
+} from './notify';
+export {
+  watchdogEnabled,
+  watchdog,
+  watchdogTrigger,
+  watchdogTimeout,
+  startWatchdog,
+  Watchdog,
+  type WatchdogInfo,
+  type WatchdogOptions,
+  type WatchdogSkip,
+  type WatchdogSkipReason,
+} from './watchdog';
+export { storeFds, removeFds, socketFd, type StorableSocket, type StoreFdsOptions } from './fdstore';
+export {
+  lifecycle,
+  type Lifecycle,
+  type LifecycleOptions,
+  type LifecycleServer,
+  type LifecycleState,
+} from './lifecycle';
