@@ -23,13 +23,15 @@ export interface SystemError extends Error {
  * - `ERR_SD_REBIND_INHERITED`: re-binding a listener whose socket the service manager owns.
  * - `ERR_SD_BARRIER_TIMEOUT`: the service manager did not confirm a barrier in time.
  * - `ERR_SD_ALREADY_ACTIVATED`: `activate()` called again with a different configuration.
+ * - `ERR_SD_ALREADY_LISTENING`: `activation.listen()` called again for a listener whose inherited sockets already serve.
  */
 export type SdErrorCode =
   | 'ERR_SD_INVALID_ARGUMENT'
   | 'ERR_SD_UNKNOWN_LISTENER'
   | 'ERR_SD_REBIND_INHERITED'
   | 'ERR_SD_BARRIER_TIMEOUT'
-  | 'ERR_SD_ALREADY_ACTIVATED';
+  | 'ERR_SD_ALREADY_ACTIVATED'
+  | 'ERR_SD_ALREADY_LISTENING';
 
 /**
  * An error raised by sd-activate's policy (not by a system call). Its `code`
