@@ -67,6 +67,25 @@ export {
   type SocketType,
 } from './sockets';
 // activation exports (lib/activation.ts)
+export {
+  activate,
+  Activation,
+  removeStaleSocket,
+  type ActivateOptions,
+  type ActivationWarning,
+  type ActivationWarningCode,
+  type ActivationEnvironment,
+  type ActivationReport,
+  type ListenerReport,
+  type AdoptedSocket,
+  type RejectedSocket,
+  type Listenable,
+  type ListenerConfig,
+  type ListenTarget,
+  type StreamTarget,
+  type DatagramTarget,
+  type RejectReason,
+} from './activation';
 // notify exports (lib/notify.ts, lib/watchdog.ts, lib/lifecycle.ts)
 export {
   notify,
