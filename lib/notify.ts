@@ -14,6 +14,12 @@
  *   `NOTIFY_SOCKET`, `EINVAL` when `NOTIFY_SOCKET` is neither an absolute path
  *   nor an `@abstract` name.
  *
+ * A burst of datagrams faster than the manager reads them can meet a full
+ * queue (the kernel queues at most `net.unix.max_dgram_qlen`, often 10,
+ * datagrams per receiver): that is `EAGAIN`, by design — retry a little later,
+ * or await {@link barrier} between bursts. libsystemd's `sd_notify` would block
+ * the whole event loop there instead.
+ *
  * Values that would corrupt the protocol are refused before anything is sent
  * with an {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT`.
  *
