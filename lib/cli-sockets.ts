@@ -1,0 +1,187 @@
+/**
+ * The `sd-activate` command's sockets: bound once with the addon's
+ * `openSocket` (exact control over the address, backlog and IPV6_V6ONLY, and
+ * CLOEXEC so nothing but the child gets them), described for the
+ * "listening on" lines, and released at exit (a unix socket file the command
+ * bound is removed, if it is still the same file).
+ *
+ * @internal
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as util from 'node:util';
+import { native, type RawSocketInfo } from './binding';
+import type { ListenSpec } from './cli-args';
+
+/** A failure the command reports on one line and exits with `status`. @internal */
+export class CliError extends Error {
+  /** The command's exit status. */
+  readonly status: number;
+
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'CliError';
+    this.status = status;
+  }
+}
+
+/** A socket the command bound and holds. @internal */
+export interface BoundSocket {
+  /** The holder's fd (CLOEXEC). */
+  fd: number;
+  /** The spec it came from. */
+  spec: ListenSpec;
+  /** Its LISTEN_FDNAMES name. */
+  name: string;
+  /** What it is, e.g. `tcp 127.0.0.1:8080`, `tcp [::]:8080 dual-stack`, `unix /tmp/a.sock`. */
+  label: string;
+  /** Local port for inet sockets (the real one when port 0 was asked), else 0. */
+  port: number;
+  /** A socket file to remove at exit when it is still this inode. */
+  file?: { path: string; dev: number; ino: number };
+}
+
+const EAFNOSUPPORT = 97;
+const EADDRNOTAVAIL = 99;
+
+/** A short description of a bound socket, as the "listening on" lines print it. */
+export function socketLabel(d: RawSocketInfo): string {
+  if (d.family === 'unix') {
+    const kind = d.type === 'stream' ? 'unix' : d.type === 'dgram' ? 'unix-dgram' : d.type;
+    return `${kind} ${d.path === '' ? '(unnamed)' : d.path}`;
+  }
+  const proto = d.type === 'stream' ? 'tcp' : d.type === 'dgram' ? 'udp' : d.type;
+  const host = d.family === 'inet6' ? `[${d.address}]` : d.address;
+  const dual = d.family === 'inet6' && !d.v6only && d.address.split('%')[0] === '::' ? ' dual-stack' : '';
+  return `${proto} ${host}:${d.port}${dual}`;
+}
+
+function errnoText(r: number): { code: string; text: string } {
+  let code: string;
+  try {
+    code = util.getSystemErrorName(r);
+  } catch {
+    code = `E${-r}`;
+  }
+  return { code, text: util.getSystemErrorMap().get(r)?.[1] ?? 'unknown error' };
+}
+
+function bindError(spec: ListenSpec, r: number): CliError {
+  const { code, text } = errnoText(r);
+  const where = spec.kind === 'tcp' || spec.kind === 'udp' ? spec.text : `${spec.kind} ${spec.address}`;
+  let why = `${text} (${code})`;
+  if (code === 'EADDRINUSE') why = `address already in use (EADDRINUSE): another process is listening there`;
+  else if (code === 'EACCES' && spec.port > 0 && spec.port < 1024) why = `permission denied (EACCES): ports below 1024 need root or CAP_NET_BIND_SERVICE`;
+  else if (code === 'EADDRNOTAVAIL') why = `address not available on this machine (EADDRNOTAVAIL)`;
+  return new CliError(1, `cannot listen on ${where}: ${why}`);
+}
+
+/** Connect to a unix socket file: 'stale' when nobody listens (ECONNREFUSED), else 'live'. */
+function probeUnix(path: string): Promise<'stale' | 'live' | 'gone'> {
+  return new Promise((resolve) => {
+    const s = net.connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve('live');
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      s.destroy();
+      // EPROTOTYPE: a live datagram or seqpacket socket. Anything but
+      // "refused" or "gone" counts as someone being there.
+      resolve(err.code === 'ECONNREFUSED' ? 'stale' : err.code === 'ENOENT' ? 'gone' : 'live');
+    });
+  });
+}
+
+/** Make room for a unix socket file: replace a stale socket, refuse anything else. */
+async function prepareUnixPath(spec: ListenSpec): Promise<void> {
+  const p = spec.address;
+  if (p.startsWith('@')) return;
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(p);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) {
+    throw new CliError(1, `cannot listen on ${spec.kind} ${p}: the path exists and is not a socket (not removed)`);
+  }
+  const state = await probeUnix(p);
+  if (state === 'live') {
+    throw new CliError(1, `cannot listen on ${spec.kind} ${p}: address already in use (EADDRINUSE): another process is listening there`);
+  }
+  if (state === 'stale') {
+    try {
+      fs.unlinkSync(p);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code !== 'ENOENT') throw new CliError(1, `cannot remove the stale socket file ${p}: ${e.message}`);
+    }
+  }
+}
+
+function openOne(spec: ListenSpec, backlog: number): number {
+  const stream = spec.kind === 'tcp' || spec.kind === 'unix' || spec.kind === 'seqpacket';
+  const bl = stream ? backlog : -1;
+  if ((spec.kind === 'tcp' || spec.kind === 'udp') && spec.address === '') {
+    // A bare port, as systemd's ListenStream=PORT: IPv6 any-address with the
+    // system's IPV6_V6ONLY default (dual-stack), IPv4 where IPv6 is missing.
+    const fd = native.openSocket(spec.kind, '::', spec.port, bl, -1);
+    if (fd !== -EAFNOSUPPORT && fd !== -EADDRNOTAVAIL) return fd;
+    return native.openSocket(spec.kind, '0.0.0.0', spec.port, bl, -1);
+  }
+  return native.openSocket(spec.kind, spec.address, spec.port, bl, -1);
+}
+
+/**
+ * Bind every spec, in order. On any failure the sockets bound so far are
+ * released and a {@link CliError} (status 1) names the address and the cause.
+ */
+export async function bindSockets(specs: ListenSpec[], names: string[], backlog: number): Promise<BoundSocket[]> {
+  if (native.backend === 'unavailable') {
+    throw new CliError(1, 'the native addon did not load, so sockets cannot be bound (run `npm run build`)');
+  }
+  const bound: BoundSocket[] = [];
+  try {
+    for (let k = 0; k < specs.length; k++) {
+      const spec = specs[k] as ListenSpec;
+      const isPath = spec.kind !== 'tcp' && spec.kind !== 'udp' && !spec.address.startsWith('@');
+      if (isPath) await prepareUnixPath(spec);
+      const fd = openOne(spec, backlog);
+      if (fd < 0) throw bindError(spec, fd);
+      const d = native.describeSocket(fd);
+      const info: RawSocketInfo = typeof d === 'number'
+        ? { fileType: 'socket', family: '', type: '', listening: false, address: spec.address, port: spec.port, path: '', v6only: false }
+        : d;
+      const sock: BoundSocket = { fd, spec, name: names[k] ?? 'unknown', label: socketLabel(info), port: info.port };
+      if (isPath) {
+        try {
+          const st = fs.statSync(spec.address);
+          sock.file = { path: spec.address, dev: st.dev, ino: st.ino };
+        } catch {
+          // Bound but not visible (removed at once by someone): nothing to clean.
+        }
+      }
+      bound.push(sock);
+    }
+  } catch (err) {
+    releaseSockets(bound);
+    throw err;
+  }
+  return bound;
+}
+
+/** Close the sockets and remove the socket files the command created (when still the same inode). */
+export function releaseSockets(sockets: BoundSocket[]): void {
+  for (const s of sockets.splice(0)) {
+    if (s.fd >= 0) native.close(s.fd);
+    if (s.file) {
+      try {
+        const st = fs.lstatSync(s.file.path);
+        if (st.dev === s.file.dev && st.ino === s.file.ino) fs.unlinkSync(s.file.path);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
