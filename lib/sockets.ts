@@ -68,9 +68,11 @@ export function consume(options: ListenFdsOptions = {}): Consumed {
  *
  * Returns `[]` when nothing was passed or LISTEN_PID names another process.
  *
- * @throws {@link SystemError} `EINVAL` when LISTEN_FDS / LISTEN_PID are
- *   malformed or LISTEN_FDNAMES has a different count (syscall
- *   `sd_listen_fds_with_names`).
+ * @throws {@link SystemError} (syscall `sd_listen_fds_with_names`, the
+ *   libsystemd result as is): `EINVAL` when LISTEN_PID / LISTEN_FDS are not
+ *   numbers, LISTEN_FDS is 0 or negative, or LISTEN_FDNAMES has a different
+ *   count or a trailing backslash; `ERANGE` when a number is out of range
+ *   (e.g. LISTEN_PID=0); `EBADF` when a listed fd is not open.
  * @see sd_listen_fds(3)
  * @example
  * ```ts
@@ -90,14 +92,27 @@ const SOCK: Record<SocketType, number> = { stream: 1, dgram: 2, seqpacket: 5 };
 
 function sockType(type: SocketType | undefined): number {
   if (type === undefined) return 0;
-  const n = SOCK[type];
-  if (n === undefined) invalid(`socket type must be stream, dgram or seqpacket (got ${String(type)})`);
-  return n;
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(SOCK, type)) {
+    invalid(`socket type must be stream, dgram or seqpacket (got ${String(type)})`);
+  }
+  return SOCK[type];
 }
 
 function fdArg(fd: number): number {
-  if (!Number.isInteger(fd)) invalid(`fd must be an integer (got ${String(fd)})`);
+  // A 32-bit integer; negative fds go through to get sd-daemon's EBADF.
+  if (!Number.isInteger(fd) || fd < -0x80000000 || fd > 0x7fffffff) invalid(`fd must be an integer (got ${String(fd)})`);
   return fd;
+}
+
+function listeningArg(listening: boolean | undefined): number {
+  if (listening === undefined) return -1;
+  if (typeof listening !== 'boolean') invalid(`listening must be a boolean (got ${String(listening)})`);
+  return listening ? 1 : 0;
+}
+
+function queryArg<T extends object>(query: T): T {
+  if (query === null || typeof query !== 'object') invalid('query must be an object');
+  return query;
 }
 
 /** Filters of {@link isSocketInet}; each omitted field means "don't care". */
@@ -117,7 +132,7 @@ export interface InetSocketQuery {
  * state and port: `sd_is_socket_inet(3)`.
  *
  * @throws {@link SystemError} e.g. `EBADF` for a closed fd (syscall `sd_is_socket_inet`)
- * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for a bad family, type or port
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for a bad fd, family, type, listening or port
  * @see sd_is_socket_inet(3)
  * @example
  * ```ts
@@ -125,11 +140,12 @@ export interface InetSocketQuery {
  * ```
  */
 export function isSocketInet(fd: number, query: InetSocketQuery = {}): boolean {
+  queryArg(query);
   const family = query.family === undefined ? 0 : query.family === 4 ? 2 : query.family === 6 ? 10 : -1;
   if (family < 0) invalid(`family must be 4 or 6 (got ${String(query.family)})`);
   const port = query.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) invalid(`port must be 0..65535 (got ${String(port)})`);
-  const listening = query.listening === undefined ? -1 : query.listening ? 1 : 0;
+  const listening = listeningArg(query.listening);
   const r = native.isSocketInet(fdArg(fd), family, sockType(query.type), listening, port);
   return check(r, 'sd_is_socket_inet', `fd ${fd}`) > 0;
 }
@@ -149,6 +165,7 @@ export interface UnixSocketQuery {
  * path: `sd_is_socket_unix(3)`.
  *
  * @throws {@link SystemError} e.g. `EBADF` (syscall `sd_is_socket_unix`)
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for a bad fd, type, listening or path
  * @see sd_is_socket_unix(3)
  * @example
  * ```ts
@@ -156,7 +173,8 @@ export interface UnixSocketQuery {
  * ```
  */
 export function isSocketUnix(fd: number, query: UnixSocketQuery = {}): boolean {
-  const listening = query.listening === undefined ? -1 : query.listening ? 1 : 0;
+  queryArg(query);
+  const listening = listeningArg(query.listening);
   if (query.path !== undefined && typeof query.path !== 'string') invalid('path must be a string');
   const r = native.isSocketUnix(fdArg(fd), sockType(query.type), listening, query.path ?? null);
   return check(r, 'sd_is_socket_unix', `fd ${fd}`) > 0;
@@ -173,6 +191,7 @@ export interface SocketDescription extends RawSocketInfo {
  * type, whether it listens, and its local address, port or unix path.
  *
  * @throws {@link SystemError} `EBADF` for a closed fd (syscall `fstat`)
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` when fd is not a 32-bit integer
  * @example
  * ```ts
  * describeSocket(3); // { fd: 3, family: 'inet6', type: 'stream', listening: true, address: '::', port: 8080, ... }
@@ -208,6 +227,7 @@ export function formatSocket(d: RawSocketInfo): string {
  * Close an fd (used for rejected inherited sockets).
  *
  * @throws {@link SystemError} `EBADF` when it is not open (syscall `close`)
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` when fd is not a 32-bit integer
  */
 export function closeFd(fd: number): void {
   check(native.close(fdArg(fd)), 'close', `fd ${fd}`);

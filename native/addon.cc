@@ -37,7 +37,13 @@ void choose_backend() {
 
 // A 32-bit integer argument. Anything else (NaN, fractions, out of range) is
 // a TypeError rather than silently wrapped: fd 2**32 + 3 must not become fd 3.
+//
+// Every arg_* helper does nothing once an exception is pending: functions read
+// all their arguments before checking, and throwing a second exception on
+// top of the first aborts the process (napi_pending_exception is fatal in
+// node-addon-api without C++ exceptions).
 int32_t arg_int(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Env().IsExceptionPending()) return 0;
   if (i < info.Length() && info[i].IsNumber()) {
     double d = info[i].As<Napi::Number>().DoubleValue();
     int32_t v = info[i].As<Napi::Number>().Int32Value();
@@ -49,6 +55,7 @@ int32_t arg_int(const Napi::CallbackInfo& info, size_t i) {
 }
 
 std::string arg_string(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Env().IsExceptionPending()) return "";
   if (i >= info.Length() || !info[i].IsString()) {
     Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a string")
         .ThrowAsJavaScriptException();
@@ -59,6 +66,7 @@ std::string arg_string(const Napi::CallbackInfo& info, size_t i) {
 
 std::vector<int> arg_fds(const Napi::CallbackInfo& info, size_t i) {
   std::vector<int> fds;
+  if (info.Env().IsExceptionPending()) return fds;
   if (i >= info.Length() || !info[i].IsArray()) {
     Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be an array of fds")
         .ThrowAsJavaScriptException();
@@ -67,6 +75,7 @@ std::vector<int> arg_fds(const Napi::CallbackInfo& info, size_t i) {
   Napi::Array a = info[i].As<Napi::Array>();
   for (uint32_t k = 0; k < a.Length(); k++) {
     Napi::Value v = a.Get(k);
+    if (info.Env().IsExceptionPending()) return fds;  // a getter threw
     double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.5;
     if (!(d >= INT32_MIN && d <= INT32_MAX) || (double)(int32_t)d != d) {
       Napi::TypeError::New(info.Env(), "fds must be 32-bit integers").ThrowAsJavaScriptException();
