@@ -183,7 +183,7 @@ export class Watchdog extends EventEmitter {
     return this.#usec;
   }
 
-  /** Milliseconds between pings (0 when not running). */
+  /** Milliseconds between pings (0 while no watchdog timeout is known). */
   get intervalMs(): number {
     return this.#usec > 0 ? (this.#usec / 1000) * this.#options.fraction : 0;
   }
