@@ -387,7 +387,7 @@ export function normalizeListener(name: string, config: ListenerConfig): Listene
       const seen = new Set<string>();
       for (const t of list) {
         const e = entryFor(t as string, ipv6Only, where);
-        const key = `${e.allows.v4}|${e.allows.v6}|${e.family}`;
+        const key = `${e.allows.v4}|${e.allows.v6}`; // same addresses: bound once, first spelling wins
         if (seen.has(key)) continue;
         seen.add(key);
         entries.push(e);

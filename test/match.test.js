@@ -1,0 +1,169 @@
+'use strict';
+// The matcher's documented decisions on hand-written descriptions, config
+// validation, and the in-process API surface of activate() when the process
+// was not socket-activated (the test runner itself).
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const dgram = require('node:dgram');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { matchSockets, normalizeConfig, planTargets } = require('../dist/match');
+const sd = require('../dist');
+const native = require('./helpers/native');
+
+const inet = (address, port = 80, extra = {}) => ({ fileType: 'socket', family: address.includes(':') ? 'inet6' : 'inet',
+  type: 'stream', listening: true, address, port, path: '', v6only: false, ...extra });
+const cand = (desc, fd = 3, name = 'unknown') => ({ fd, name, desc });
+const match = (config, candidates) => matchSockets(normalizeConfig(config), candidates);
+
+test('the most specific bind entry wins, then config order', () => {
+  const r = match({ any: { port: 80 }, wild: { port: 80, bind: '*' }, exact: { port: 80, bind: '127.0.0.1' } },
+    [cand(inet('127.0.0.1')), cand(inet('0.0.0.0'), 4), cand(inet('::'), 5)]);
+  assert.deepEqual(r.adopted.map((a) => [a.fd, a.listener, a.via]), [[3, 'exact', '127.0.0.1'], [4, 'wild', '*'], [5, 'any', '(any)']]);
+});
+
+test('fdname beats address; a named socket of the wrong kind falls through to address matching', () => {
+  const udp = inet('127.0.0.1', 53, { type: 'dgram', listening: false });
+  const r = match({ named: { fdname: 'web' }, dns: { port: 53, type: 'datagram' } },
+    [cand(inet('127.0.0.1'), 3, 'web'), cand(udp, 4, 'web')]);
+  assert.deepEqual(r.adopted.map((a) => [a.fd, a.listener, a.via]), [[3, 'named', 'fdname'], [4, 'dns', '(any)']]);
+});
+
+test('rejection reasons', () => {
+  const r = match({ web: { port: 80, bind: '127.0.0.1' }, sock: { path: '/run/a.sock' } }, [
+    cand(inet('10.0.0.1'), 3),
+    cand(inet('127.0.0.1', 81), 4),
+    cand(inet('127.0.0.1', 80, { type: 'dgram', listening: false }), 5),
+    cand(inet('127.0.0.1', 80, { listening: false }), 6),
+    cand({ ...inet('127.0.0.1'), type: 'seqpacket' }, 7),
+    cand({ fileType: 'socket', family: 'unix', type: 'dgram', listening: false, address: '', port: 0, path: '/run/a.sock', v6only: false }, 8),
+    cand({ fileType: 'socket', family: 'unix', type: 'stream', listening: true, address: '', port: 0, path: '/run/b.sock', v6only: false }, 9),
+    cand({ fileType: 'fifo', family: '', type: 'none', listening: false, address: '', port: 0, path: '', v6only: false }, 10),
+    { fd: 11, name: 'unknown', error: 'EBADF' },
+    cand({ fileType: 'socket', family: 'unix', type: 'stream', listening: true, address: '', port: 0, path: '', v6only: false }, 12),
+  ]);
+  assert.deepEqual(r.adopted, []);
+  assert.deepEqual(r.rejected.map((x) => [x.fd, x.reason]), [
+    [3, 'address-not-allowed'], [4, 'no-listener'], [5, 'kind-mismatch'], [6, 'not-listening'], [7, 'unsupported'],
+    [8, 'unsupported'], [9, 'no-listener'], [10, 'not-a-socket'], [11, 'unreadable'], [12, 'no-listener'],
+  ]);
+  assert.match(r.rejected[0].detail, /exposes 10\.0\.0\.1, more than listener "web" allows \(bind 127\.0\.0\.1\)/);
+  assert.match(r.rejected[8].detail, /EBADF/);
+});
+
+test('port 0 never matches an inherited socket', () => {
+  const r = match({ web: { port: 0 } }, [cand(inet('127.0.0.1', 0))]);
+  assert.equal(r.rejected[0].reason, 'no-listener');
+});
+
+test('targets: fd first, then uncovered entries; a wildcard entry served by a narrower socket is not widened', () => {
+  const ls = normalizeConfig({ web: { port: 80, bind: ['*', '::1'] }, dns: { port: 53, type: 'datagram', bind: '::*', ipv6Only: true } });
+  const { adopted } = matchSockets(ls, [cand(inet('127.0.0.1'), 4), cand(inet('::', 53, { type: 'dgram', listening: false, v6only: true }), 3)]);
+  assert.deepEqual(planTargets(ls[0], adopted, { ipv6: true }), [{ fd: 4 }, { host: '::1', port: 80 }]);
+  assert.deepEqual(planTargets(ls[1], adopted, { ipv6: true }), [{ fd: 3, type: 'udp6' }]);
+  assert.deepEqual(planTargets(ls[1], [], { ipv6: true }), [{ port: 53, address: '::', type: 'udp6', ipv6Only: true }]);
+  const any = normalizeConfig({ d: { port: 9, type: 'datagram' } })[0];
+  assert.deepEqual(planTargets(any, [], { ipv6: true }), [{ port: 9, type: 'udp6' }]);
+  assert.deepEqual(planTargets(any, [], { ipv6: false }), [{ port: 9, type: 'udp4' }]);
+  const bl = normalizeConfig({ s: { port: 8, backlog: 1024 }, u: { path: '@x', backlog: 10 } });
+  assert.deepEqual(planTargets(bl[0], [], { ipv6: true }), [{ port: 8, backlog: 1024 }]);
+  assert.deepEqual(planTargets(bl[1], [], { ipv6: true }), [{ path: '\0x', backlog: 10 }]);
+});
+
+test('config validation: ERR_SD_INVALID_ARGUMENT with a useful message', () => {
+  const bad = [
+    [{ w: { host: '127.0.0.1', port: 80 } }, /unknown option "host" \(use 'bind'/],
+    [{ w: { port: 80, bind: 'localhost' } }, /not a numeric IP address.*127\.0\.0\.1/],
+    [{ w: { port: 80, bind: [] } }, /at least one address/],
+    [{ w: { port: 80, bind: '1.2.3' } }, /not a numeric IP address/],
+    [{ w: { port: 80, bind: 'fe80::1%' } }, /not a numeric IP address/],
+    [{ w: { port: 70000 } }, /port must be an integer/],
+    [{ w: { port: 1.5 } }, /port must be an integer/],
+    [{ w: { bind: '*' } }, /bind needs a port/],
+    [{ w: {} }, /needs a port, a path or an fdname/],
+    [{ w: { path: '/x', port: 1 } }, /path cannot be combined/],
+    [{ w: { path: '/x', type: 'datagram' } }, /unix datagram sockets are not supported/],
+    [{ w: { path: `/${'x'.repeat(120)}` } }, /longer than a unix socket address/],
+    [{ w: { fdname: 'a:b' } }, /fdname must be/],
+    [{ w: { port: 1, type: 'seqpacket' } }, /type must be/],
+    [{ w: { port: 1, backlog: 0 } }, /backlog/],
+    [{ w: { port: 1, ipv6Only: 'yes' } }, /ipv6Only must be a boolean/],
+    [{ w: null }, /must be an object/],
+    [null, /config must be an object/],
+  ];
+  for (const [config, re] of bad) {
+    assert.throws(() => normalizeConfig(config), (e) => e.code === 'ERR_SD_INVALID_ARGUMENT' && re.test(e.message), JSON.stringify(config));
+    assert.throws(() => sd.activate(config), (e) => e.code === 'ERR_SD_INVALID_ARGUMENT', JSON.stringify(config));
+  }
+  assert.throws(() => sd.activate({ w: { port: 0 } }, { onWarning: 'no' }), { code: 'ERR_SD_INVALID_ARGUMENT' });
+});
+
+test('removeStaleSocket: removes only a socket file nothing accepts on', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-stale-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const stale = path.join(dir, 'stale.sock');
+  const fd = native.openSocket('unix', stale, 0, 16, -1);
+  native.close(fd);
+  assert.equal(await sd.removeStaleSocket(stale), true);
+  assert.equal(fs.existsSync(stale), false);
+  const live = path.join(dir, 'live.sock');
+  const srv = net.createServer((c) => c.destroy());
+  await new Promise((r) => srv.listen(live, r));
+  assert.equal(await sd.removeStaleSocket(live), false);
+  assert.equal(fs.existsSync(live), true);
+  await new Promise((r) => srv.close(r));
+  const file = path.join(dir, 'file');
+  fs.writeFileSync(file, '');
+  assert.equal(await sd.removeStaleSocket(file), false);
+  assert.equal(fs.existsSync(file), true);
+  assert.equal(await sd.removeStaleSocket(path.join(dir, 'missing')), false);
+  assert.equal(await sd.removeStaleSocket('@abstract'), false);
+});
+
+test('in-process activate() without socket activation: targets, errors, listen, rebind', async () => {
+  const warnings = [];
+  const config = {
+    web: { port: 0, bind: '127.0.0.1' },
+    bad: { port: 0, bind: ['127.0.0.1', '192.0.2.123'] },
+    dns: { port: 0, type: 'datagram', bind: '127.0.0.1' },
+  };
+  const a = sd.activate(config, { onWarning: (w) => warnings.push(w) });
+  assert.equal(sd.activate(JSON.parse(JSON.stringify(config))), a, 'same config: same Activation');
+  assert.equal(sd.activate({ dns: config.dns, bad: config.bad, web: config.web }), a, 'listener order does not matter');
+  assert.throws(() => sd.activate({ web: { port: 1 } }), { code: 'ERR_SD_ALREADY_ACTIVATED' });
+  assert.equal(a.environment, 'none');
+  assert.deepEqual(a.names(), ['web', 'bad', 'dns']);
+  assert.deepEqual(warnings, []);
+  for (const fn of [() => a.targets('nope'), () => a.inherited('nope'), () => a.rebind('nope', { port: 1 })]) {
+    assert.throws(fn, (e) => e.code === 'ERR_SD_UNKNOWN_LISTENER' && /"nope".*"web"/.test(e.message));
+  }
+  await assert.rejects(a.listen('nope', () => net.createServer()), { code: 'ERR_SD_UNKNOWN_LISTENER' });
+  await assert.rejects(a.listen('web', () => ({})), { code: 'ERR_SD_INVALID_ARGUMENT' });
+  assert.equal(a.inherited('web'), false);
+
+  const [srv] = await a.listen('web', () => net.createServer((c) => c.end('web\n')));
+  assert.equal(srv.listening, true);
+  assert.equal(srv.address().address, '127.0.0.1');
+
+  // A failing target closes the servers this call already started, then rejects.
+  const made = [];
+  await assert.rejects(a.listen('bad', () => { const s = net.createServer(); made.push(s); return s; }), { code: 'EADDRNOTAVAIL' });
+  assert.equal(made.length, 2);
+  assert.equal(made[0].listening, false, 'first server closed again');
+
+  const [udp] = await a.listen('dns', (t) => dgram.createSocket(t));
+  assert.ok(udp instanceof dgram.Socket);
+  assert.equal(udp.address().address, '127.0.0.1');
+  udp.close();
+
+  assert.deepEqual(a.rebind('web', { port: 0, bind: '::1' }), [{ host: '::1', port: 0 }]);
+  assert.deepEqual(a.targets('web'), [{ host: '::1', port: 0 }]);
+  assert.throws(() => a.rebind('web', { port: 0, host: 'x' }), { code: 'ERR_SD_INVALID_ARGUMENT' });
+  const rep = a.report();
+  assert.equal(rep.environment, 'none');
+  assert.deepEqual(rep.listeners.web, { inherited: false, adopted: [], targets: [{ host: '::1', port: 0 }] });
+  assert.deepEqual(JSON.parse(JSON.stringify(rep)), rep, 'report is JSON-safe');
+  await new Promise((r) => srv.close(r));
+});
