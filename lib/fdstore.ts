@@ -16,15 +16,32 @@
  * Type=notify
  * ExecStart=/usr/bin/node /srv/app/server.js
  * FileDescriptorStoreMax=8
- * # Stored fds are kept across restarts; with systemd >= 254 also across
- * # stop/start with FileDescriptorStorePreserve=yes.
+ * # Stored fds are kept across `systemctl restart` and crashes with Restart=;
+ * # `systemctl stop` empties the store (systemd >= 254: unless
+ * # FileDescriptorStorePreserve=yes).
  * Restart=on-failure
  * ```
+ *
+ * ```js
+ * // server.js
+ * const sd = require('sd-activate');
+ * const activation = sd.activate({ web: { port: 8080 } });
+ * const [server] = await activation.listen('web', () => http.createServer(app));
+ * sd.storeListeners(activation, { web: server }); // only what was self-bound
+ * sd.lifecycle({ servers: [server] });            // READY=1, STOPPING=1 on SIGTERM
+ * ```
+ *
+ * A self-bound unix socket path is unlinked by Node when its server closes;
+ * the stored socket would then be unreachable after the restart. The
+ * {@link lifecycle} helper therefore does not close such a stored server on
+ * stop (the process exit releases it); close it yourself only if you also
+ * {@link removeFds} it.
  *
  * @see sd_notify(3) `FDSTORE=1`, systemd.service(5) `FileDescriptorStoreMax=`
  */
 import type * as dgram from 'node:dgram';
 import type * as net from 'node:net';
+import type { Activation } from './activation';
 import { invalid } from './errors';
 import { integer, notify } from './notify';
 
@@ -127,7 +144,77 @@ export function fdName(name: unknown): string {
 export function storeFds(name: string, target: StorableSocket, options: StoreFdsOptions = {}): boolean {
   const fields: Record<string, string | number> = { FDSTORE: 1, FDNAME: fdName(name) };
   if (options.poll === false) fields.FDPOLL = 0;
-  return notify(fields, { fds: fdsOf(target) });
+  const sent = notify(fields, { fds: fdsOf(target) });
+  const pipeName = (target as { _pipeName?: unknown })._pipeName;
+  if (sent && typeof pipeName === 'string' && !pipeName.startsWith('\0')) unlinkingStored.add(target as object);
+  return sent;
+}
+
+/** Stored servers whose close() would unlink their socket path (Node bound the path itself). */
+const unlinkingStored = new WeakSet<object>();
+
+/**
+ * Whether closing `server` would unlink the path of a socket that was handed
+ * to the fd store (so the stored socket would become unreachable). @internal
+ */
+export function storedPathServer(server: object): boolean {
+  return unlinkingStored.has(server);
+}
+
+/** One socket {@link storeListeners} handed to the fd store. */
+export interface StoredListener {
+  /** The listener name, also the `FDNAME=` it was stored under. */
+  listener: string;
+  /** The fd (in this process). */
+  fd: number;
+}
+
+/**
+ * Hand every self-bound server of an {@link Activation} to the fd store,
+ * each under its listener's name, so the next start inherits it
+ * (zero-downtime restarts without a `.socket` unit). Servers on inherited
+ * sockets are skipped: the manager holds those already (from the store or a
+ * `.socket` unit). Inherited sockets are matched to listeners by address on
+ * the next start, so the name is informational — except for a listener
+ * configured with `fdname`, which matches by name: name such a listener like
+ * its `fdname`.
+ *
+ * @param activation - what {@link activate} returned
+ * @param servers - the listening servers per listener name (one or several each)
+ * @returns what was stored (empty when nothing was self-bound or `NOTIFY_SOCKET` is unset)
+ * @throws {@link SdActivateError} `ERR_SD_UNKNOWN_LISTENER` for a name the activation does not
+ *   know; `ERR_SD_INVALID_ARGUMENT` for a server that is not listening or a name that is
+ *   not a valid fd name
+ * @throws {@link SystemError} when sending failed (syscall `sd_notify`)
+ * @see sd_notify(3) `FDSTORE=1`, systemd.service(5) `FileDescriptorStoreMax=`
+ * @example
+ * ```ts
+ * const [server] = await activation.listen('web', () => http.createServer(app));
+ * storeListeners(activation, { web: server });
+ * ```
+ */
+export function storeListeners(
+  activation: Activation,
+  servers: Record<string, net.Server | dgram.Socket | Array<net.Server | dgram.Socket>>,
+  options: StoreFdsOptions = {},
+): StoredListener[] {
+  if (servers === null || typeof servers !== 'object') invalid('servers must be an object of listener name -> server(s)');
+  const inherited = new Set(activation.report().adopted.map((a) => a.fd));
+  const plan: Array<{ name: string; target: net.Server | dgram.Socket; fd: number }> = [];
+  for (const [name, value] of Object.entries(servers)) {
+    activation.inherited(name); // throws ERR_SD_UNKNOWN_LISTENER
+    fdName(name);
+    for (const target of Array.isArray(value) ? value : [value]) {
+      const fd = socketFd(target);
+      if (!inherited.has(fd)) plan.push({ name, target, fd });
+    }
+  }
+  const stored: StoredListener[] = [];
+  for (const { name, target, fd } of plan) {
+    if (!storeFds(name, target, options)) break; // not supported: nothing to store
+    stored.push({ listener: name, fd });
+  }
+  return stored;
 }
 
 /**

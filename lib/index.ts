@@ -113,7 +113,15 @@ export {
   type WatchdogSkip,
   type WatchdogSkipReason,
 } from './watchdog';
-export { storeFds, removeFds, socketFd, type StorableSocket, type StoreFdsOptions } from './fdstore';
+export {
+  storeFds,
+  removeFds,
+  storeListeners,
+  socketFd,
+  type StorableSocket,
+  type StoreFdsOptions,
+  type StoredListener,
+} from './fdstore';
 export {
   lifecycle,
   type Lifecycle,

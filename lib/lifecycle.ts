@@ -8,6 +8,7 @@
 import type * as dgram from 'node:dgram';
 import type * as net from 'node:net';
 import { invalid, type SystemError } from './errors';
+import { storedPathServer } from './fdstore';
 import { ready as sendReady, reloading as sendReloading, stopping as sendStopping, notify } from './notify';
 import { startWatchdog, type Watchdog, type WatchdogOptions } from './watchdog';
 
@@ -135,6 +136,9 @@ function close(s: LifecycleServer): Promise<void> {
       }
       return;
     }
+    // Node unlinks a path it bound when the server closes: a stored one would be
+    // unreachable after the restart. Leave it to the process exit.
+    if (storedPathServer(s)) return resolve();
     s.close(() => resolve()); // the callback gets ERR_SERVER_NOT_RUNNING when already closed: fine
     const http = s as net.Server & { closeIdleConnections?: () => void };
     if (typeof http.closeIdleConnections === 'function') http.closeIdleConnections();
@@ -147,7 +151,10 @@ function close(s: LifecycleServer): Promise<void> {
  * - `READY=1` (with `status`) once every server listens and `beforeReady` resolved;
  * - on SIGTERM (`stopSignals`): `STOPPING=1`, `server.close()` on every server
  *   (and `closeIdleConnections()` for http; `closeAllConnections()` after
- *   `stopTimeoutMs`), `onStop`, then `process.exit()` unless `exit: false`;
+ *   `stopTimeoutMs`), `onStop`, then `process.exit()` unless `exit: false`.
+ *   A server whose unix path Node bound and that was handed to the fd store
+ *   is not closed (closing would unlink the path the stored socket is
+ *   reachable at); the exit releases it;
  * - on SIGHUP, when `onReload` is given: `RELOADING=1` + `MONOTONIC_USEC=`,
  *   the hook, then `READY=1` (for `Type=notify-reload`); a failing hook is
  *   reported as `READY=1` with `STATUS=Reload failed: ...` and a warning;
