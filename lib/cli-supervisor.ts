@@ -67,6 +67,8 @@ const PASS_SIGNALS: NodeJS.Signals[] = ['SIGUSR1', 'SIGUSR2'];
 export class Supervisor {
   private current: Run | undefined;
   private readonly runs = new Map<number, Run>();
+  /** Runs that exited lately: their last messages may be read after their exit. */
+  private readonly exitedRuns = new Map<number, Run>();
   private receiver: { close(): void } | undefined;
   private notifyDir = '';
   private notifyPath = '';
@@ -79,6 +81,8 @@ export class Supervisor {
   private lastStatus: number | undefined;
   private readonly store: StoredFd[] = [];
   private readonly ignoredPids = new Set<number>();
+  private readonly drains = new Map<string, () => void>();
+  private drainSeq = 0;
   private readonly handlers: [NodeJS.Signals, () => void][] = [];
   private resolveDone: (status: number) => void = () => {};
   private readonly onProcessExit = (): void => {
@@ -171,9 +175,13 @@ export class Supervisor {
     };
     this.runs.set(pid, run);
     this.current = run;
-    proc.once('exit', (code, signal) => {
+    proc.once('exit', async (code, signal) => {
+      // Read what it sent before it exited (STOPPING=1, STATUS=) first.
+      await this.drainNotify();
       run.exited = true;
       this.runs.delete(pid);
+      this.exitedRuns.set(pid, run);
+      if (this.exitedRuns.size > 16) this.exitedRuns.delete(this.exitedRuns.keys().next().value as number);
       const status = exitStatus(code, signal);
       const how = describeExit(code, signal);
       this.log.info(`pid ${pid} ${how}`);
@@ -272,9 +280,39 @@ export class Supervisor {
     this.finish(statuses[live.indexOf(main)] ?? 0);
   }
 
+  /**
+   * Resolve once every datagram queued on the notify socket so far has been
+   * handled: a marker sent to ourselves comes back after them (one queue,
+   * in order).
+   */
+  private drainNotify(): Promise<void> {
+    if (!this.receiver) return Promise.resolve();
+    const token = `X_SD_ACTIVATE_DRAIN=${++this.drainSeq}`;
+    const saved = process.env.NOTIFY_SOCKET;
+    let sent: number;
+    process.env.NOTIFY_SOCKET = this.notifyPath;
+    try {
+      sent = native.notify(0, token, []);
+    } finally {
+      if (saved === undefined) delete process.env.NOTIFY_SOCKET;
+      else process.env.NOTIFY_SOCKET = saved;
+    }
+    if (sent <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.drains.delete(token); resolve(); }, 2000);
+      this.drains.set(token, () => { clearTimeout(timer); resolve(); });
+    });
+  }
+
   /** A notify datagram; only the children we started may speak (NotifyAccess=main). */
   private onNotify(text: string, pid: number, fds: number[]): void {
-    const run = this.runs.get(pid);
+    if (pid === process.pid && this.drains.has(text)) {
+      const done = this.drains.get(text) as () => void;
+      this.drains.delete(text);
+      done();
+      return;
+    }
+    const run = this.runs.get(pid) ?? this.exitedRuns.get(pid);
     if (!run) {
       for (const fd of fds) native.close(fd);
       if (!this.ignoredPids.has(pid)) {
@@ -289,7 +327,7 @@ export class Supervisor {
       const eq = line.indexOf('=');
       if (eq > 0) fields.set(line.slice(0, eq), line.slice(eq + 1));
     }
-    if (fields.get('READY') === '1' && !run.ready) {
+    if (fields.get('READY') === '1' && !run.ready && !run.exited) {
       run.ready = true;
       this.log.info(`pid ${pid} is ready after ${Math.round(performance.now() - run.startedAt)} ms`);
     }
