@@ -140,6 +140,21 @@ const HINTS: Record<RejectReason, string> = {
   'no-listener': ' Configure a listener for it, or remove it from the .socket unit.',
 };
 
+let somaxconnCache: number | undefined;
+/** net.core.somaxconn: the kernel's cap on listen(2) backlogs, and what systemd's default Backlog= amounts to. */
+function somaxconn(): number {
+  if (somaxconnCache === undefined) {
+    let n = NaN;
+    try {
+      n = Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim());
+    } catch {
+      // not Linux, or /proc not mounted
+    }
+    somaxconnCache = Number.isInteger(n) && n > 0 ? n : 4096;
+  }
+  return somaxconnCache;
+}
+
 let ipv6Cache: boolean | undefined;
 function ipv6Available(): boolean {
   if (ipv6Cache === undefined) {
@@ -213,11 +228,17 @@ export class Activation {
   }
 
   /**
-   * Where listener `name` should listen: `{ fd }` for each adopted socket,
+   * Where listener `name` should listen: `{ fd, backlog }` for each adopted socket,
    * then `{ host, port }` / `{ port }` / `{ path }` for what is still to bind
    * (a bind entry no inherited socket covers, or the whole listener when
    * nothing was inherited). Datagram listeners get targets for
    * `dgram.createSocket(target)` + `socket.bind(target)`.
+   *
+   * Node calls listen(2) again on an adopted fd and, for `{ fd }`, takes the
+   * backlog only as a separate argument (else 511, shrinking the unit's
+   * `Backlog=`): call `server.listen(target, target.backlog)`, or let
+   * {@link Activation.listen} do it. The `backlog` is the listener's, else
+   * net.core.somaxconn (what systemd's default `Backlog=` amounts to).
    *
    * A self-bound unix path is returned as is; a stale socket file at it (from a
    * crashed run) is removed by {@link Activation.listen}, or by calling
@@ -227,7 +248,7 @@ export class Activation {
    * @see sd_listen_fds(3)
    * @example
    * ```ts
-   * for (const target of activation.targets('http')) http.createServer(app).listen(target);
+   * for (const target of activation.targets('http')) http.createServer(app).listen(target, target.backlog);
    * ```
    */
   targets(name: string): ListenTarget[] {
@@ -387,6 +408,8 @@ function startOne(s: Listenable, t: ListenTarget): Promise<void> {
     s.once('listening', onListening);
     try {
       if (s instanceof dgram.Socket) s.bind(t as dgram.BindOptions);
+      // Node reads `backlog` from the options only for port/path; for { fd } only as an argument.
+      else if ('fd' in t && 'backlog' in t && t.backlog !== undefined) s.listen(t, t.backlog);
       else s.listen(t);
     } catch (err) {
       s.removeListener('error', onError);
@@ -503,7 +526,7 @@ function emitDefault(w: ActivationWarning): void {
  *   http:  { port: 8080, bind: ['127.0.0.1', '::1'] },
  *   admin: { path: '/run/app/admin.sock' },
  * });
- * for (const target of activation.targets('http')) http.createServer(app).listen(target);
+ * for (const target of activation.targets('http')) http.createServer(app).listen(target, target.backlog);
  * await activation.listen('admin', () => http.createServer(adminApp));
  * ```
  */
@@ -582,7 +605,7 @@ export function activate(config: Record<string, ListenerConfig>, options: Activa
       message: `sd-activate: rejected inherited fd ${r.fd}${named} (${socket}): ${r.detail}; ${action}.${HINTS[r.reason]}` });
   }
 
-  const activation = new Activation(listeners, result.adopted, rejected, warnings, environment, env, { ipv6: ipv6Available() });
+  const activation = new Activation(listeners, result.adopted, rejected, warnings, environment, env, { ipv6: ipv6Available(), fdBacklog: somaxconn() });
   current = { key, activation };
   const emit = options.onWarning ?? emitDefault;
   for (const w of warnings) emit({ ...w });

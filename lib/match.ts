@@ -57,9 +57,13 @@ export interface ListenerConfig {
   /** Take sockets by their LISTEN_FDNAMES name instead of by address. */
   fdname?: string;
   /**
-   * listen(2) backlog, passed to Node in every stream target. Node calls
-   * listen(2) again on an adopted fd with this value (its default: 511), which
-   * replaces the `.socket` unit's `Backlog=`.
+   * listen(2) backlog, put in every stream target. Node calls listen(2) again
+   * on an adopted fd, which replaces the `.socket` unit's `Backlog=`; without
+   * this option an adopted fd's target carries net.core.somaxconn (what
+   * systemd's default `Backlog=` amounts to) instead of Node's 511, so
+   * connections queued while the app restarts are not cut short. Node takes it
+   * for `{ fd }` only as an argument: `server.listen(target, target.backlog)`
+   * ({@link Activation.listen} does this).
    */
   backlog?: number;
 }
@@ -551,9 +555,10 @@ export function matchSockets(listeners: readonly Listener[], candidates: readonl
 // ---------------------------------------------------------------- targets
 
 /**
- * Where a stream server listens: pass it to `server.listen(target)` of a
- * `net`, `http`, `https`, `http2` or `tls` server. `{ fd }` is an adopted
- * socket; `{ host?, port }` and `{ path }` are for the app to bind.
+ * Where a stream server listens: pass it to `server.listen(target, target.backlog)`
+ * of a `net`, `http`, `https`, `http2` or `tls` server. `{ fd }` is an adopted
+ * socket; `{ host?, port }` and `{ path }` are for the app to bind. (Node
+ * ignores `backlog` inside `{ fd }` options, hence the second argument.)
  */
 export type StreamTarget =
   | { fd: number; backlog?: number }
@@ -576,6 +581,15 @@ export type ListenTarget = StreamTarget | DatagramTarget;
 export interface PlanOptions {
   /** Whether an IPv6 socket can be made (Node's default bind is then `::`); picks `udp6` vs `udp4`. */
   ipv6: boolean;
+  /**
+   * Backlog for adopted stream sockets when the listener sets none. Node calls
+   * listen(2) again on an adopted fd (default 511, shrinking the unit's
+   * `Backlog=`, and for `{ fd }` it reads the backlog only from a separate
+   * argument: `server.listen(target, target.backlog)`); activation passes
+   * net.core.somaxconn, which is what systemd's default `Backlog=` amounts to.
+   * Undefined: leave it to Node.
+   */
+  fdBacklog?: number;
 }
 
 function selfTarget(l: Listener, e: BindEntry, o: PlanOptions): ListenTarget {
@@ -610,7 +624,10 @@ export function planTargets(l: Listener, adopted: readonly Adoption[], o: PlanOp
   const out: ListenTarget[] = [];
   for (const a of mine) {
     if (l.kind === 'datagram') out.push({ fd: a.fd, type: a.desc.family === 'inet6' ? 'udp6' : 'udp4' });
-    else out.push(l.config.backlog !== undefined ? { fd: a.fd, backlog: l.config.backlog } : { fd: a.fd });
+    else {
+      const backlog = l.config.backlog ?? o.fdBacklog;
+      out.push(backlog !== undefined ? { fd: a.fd, backlog } : { fd: a.fd });
+    }
   }
   if (l.match === 'fdname' && mine.length > 0) return out;
   if (l.path !== undefined) {

@@ -15,11 +15,20 @@ const { openSocket, FIXTURES } = require('./helpers/child');
 const { startApp, probe, freePort } = require('./helpers/activation-app');
 
 const EXPECT_BACKEND = process.env.SD_ACTIVATE_EXPECT_BACKEND;
+// Adopted stream sockets are listened on with net.core.somaxconn unless the listener sets a backlog.
+const SOMAXCONN = Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+const fdT = (fd, backlog = SOMAXCONN) => ({ fd, backlog });
 
 function tmpdir(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-act-srv-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+function ssBacklog(port) {
+  const r = spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return null;
+  return Number(r.stdout.trim().split(/\s+/)[2]); // Send-Q of a listener = its backlog
 }
 
 function getJson(url, options = {}) {
@@ -37,19 +46,23 @@ function getJson(url, options = {}) {
 }
 
 test('Express, Koa and Fastify apps serve inherited sockets', async () => {
-  const socks = [0, 1, 2].map(() => openSocket('tcp', '127.0.0.1', 0));
-  const kinds = { e: 'express', k: 'koa', f: 'fastify' };
-  const config = { e: { port: socks[0].port, bind: '127.0.0.1' }, k: { port: socks[1].port, bind: '127.0.0.1' }, f: { port: socks[2].port, bind: '127.0.0.1' } };
+  const kinds = { e: 'express', k: 'koa', f: 'fastify', fl: 'fastify-listen' };
+  const socks = Object.keys(kinds).map(() => openSocket('tcp', '127.0.0.1', 0));
+  const config = Object.fromEntries(Object.keys(kinds).map((n, i) => [n, { port: socks[i].port, bind: '127.0.0.1' }]));
   const app = await startApp({ config, kinds }, { script: 'activation-servers.js', fds: socks.map((s) => s.fd) });
   try {
     const r = app.ready;
     if (EXPECT_BACKEND) assert.equal(r.backend, EXPECT_BACKEND);
-    assert.deepEqual(r.report.adopted.map((a) => [a.fd, a.listener]), [[3, 'e'], [4, 'k'], [5, 'f']]);
+    assert.deepEqual(r.report.adopted.map((a) => [a.fd, a.listener]), [[3, 'e'], [4, 'k'], [5, 'f'], [6, 'fl']]);
     assert.deepEqual(r.warnings, []);
     for (const [i, [name, kind]] of Object.entries(kinds).entries()) {
       assert.deepEqual(await getJson(`http://127.0.0.1:${socks[i].port}/`), { by: kind, listener: name });
       assert.equal(r.addresses[name][0].port, socks[i].port);
     }
+    // The backlog survives Node's re-listen where the target's backlog reaches it;
+    // fastify's own listen() cannot pass it for { fd } (Node's 511 then).
+    const bl = socks.map((s) => ssBacklog(s.port));
+    if (bl[0] !== null) assert.deepEqual(bl, [SOMAXCONN, SOMAXCONN, SOMAXCONN, 511]);
   } finally {
     const { code } = await app.stop();
     assert.equal(code, 0);
@@ -57,8 +70,8 @@ test('Express, Koa and Fastify apps serve inherited sockets', async () => {
 });
 
 test('Express, Koa and Fastify bind themselves when not activated, on the same code path', async () => {
-  const kinds = { e: 'express', k: 'koa', f: 'fastify' };
-  const config = { e: { port: 0, bind: '127.0.0.1' }, k: { port: 0, bind: '127.0.0.1' }, f: { port: 0, bind: '127.0.0.1' } };
+  const kinds = { e: 'express', k: 'koa', f: 'fastify', fl: 'fastify-listen' };
+  const config = Object.fromEntries(Object.keys(kinds).map((n) => [n, { port: 0, bind: '127.0.0.1' }]));
   const app = await startApp({ config, kinds }, { script: 'activation-servers.js' });
   try {
     for (const [name, kind] of Object.entries(kinds)) {
@@ -187,7 +200,7 @@ test('real systemd-socket-activate: the app starts on the first connection, whic
     assert.equal(r.pid, sa.proc.pid, 'systemd-socket-activate execs the app in its own process');
     assert.equal(r.report.environment, 'inherited');
     assert.deepEqual(r.report.adopted.map((a) => [a.fd, a.fdname, a.listener, a.via]), [[3, 'web', 'web', 'fdname']]);
-    assert.deepEqual(r.targets.web, [{ fd: 3 }]);
+    assert.deepEqual(r.targets.web, [fdT(3)]);
     assert.deepEqual(r.envAfter, {});
     assert.equal(await probe({ host: '127.0.0.1', port }), 'web');
   } finally {

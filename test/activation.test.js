@@ -14,6 +14,9 @@ const native = require('./helpers/native');
 const { startApp, probe, tryProbe, udpAsk, freePort } = require('./helpers/activation-app');
 
 const EXPECT_BACKEND = process.env.SD_ACTIVATE_EXPECT_BACKEND;
+// Adopted stream sockets are listened on with net.core.somaxconn unless the listener sets a backlog.
+const SOMAXCONN = Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+const fdT = (fd, backlog = SOMAXCONN) => ({ fd, backlog });
 
 function tmpdir(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-act-'));
@@ -36,7 +39,7 @@ test('TCP socket at fd 3 is adopted and served; targets are { fd }', async () =>
     const r = app.ready;
     checkBackend(r);
     assert.equal(r.report.environment, 'inherited');
-    assert.deepEqual(r.targets.web, [{ fd: 3 }]);
+    assert.deepEqual(r.targets.web, [fdT(3)]);
     assert.equal(r.inherited.web, true);
     assert.deepEqual(r.warnings, []);
     assert.equal(r.report.adopted.length, 1);
@@ -57,7 +60,7 @@ test('listener without bind adopts any address (Node\'s default bind)', async ()
   const s = openSocket('tcp', '::', 0, { v6only: 0 });
   const app = await startApp({ config: { web: { port: s.port } } }, { fds: [s.fd] });
   try {
-    assert.deepEqual(app.ready.targets.web, [{ fd: 3 }]);
+    assert.deepEqual(app.ready.targets.web, [fdT(3)]);
     assert.equal(app.ready.report.adopted[0].via, '(any)');
     assert.equal(await probe({ host: '127.0.0.1', port: s.port }), 'web');
     assert.equal(await probe({ host: '::1', port: s.port }), 'web');
@@ -72,13 +75,40 @@ test('unix socket is adopted, served, and still on disk after the server closes 
   const s = openSocket('unix', p);
   const app = await startApp({ config: { admin: { path: p } }, watchPaths: [p] }, { fds: [s.fd] });
   const r = app.ready;
-  assert.deepEqual(r.targets.admin, [{ fd: 3 }]);
+  assert.deepEqual(r.targets.admin, [fdT(3)]);
   assert.equal(r.report.adopted[0].via, 'path');
   assert.equal(await probe({ path: p }), 'admin');
   const { final, code } = await app.stop();
   assert.equal(code, 0);
   assert.equal(final.exists[p], true, 'file exists after server.close()');
   assert.equal(fs.statSync(p).isSocket(), true, 'file exists after the process exited');
+});
+
+function ssBacklog(port) {
+  const r = require('node:child_process').spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return null;
+  const cols = r.stdout.trim().split(/\s+/);
+  return Number(cols[2]); // State Recv-Q Send-Q(= backlog of a listener) Local Peer
+}
+
+test('an adopted socket keeps a large backlog (Node would re-listen it with 511); a configured backlog wins', async (t) => {
+  const a = openSocket('tcp', '127.0.0.1', 0, { backlog: 4096 });
+  const b = openSocket('tcp', '127.0.0.1', 0, { backlog: 4096 });
+  const app = await startApp({ config: { a: { port: a.port, bind: '127.0.0.1' }, b: { port: b.port, bind: '127.0.0.1', backlog: 64 } } },
+    { fds: [a.fd, b.fd] });
+  try {
+    assert.deepEqual(app.ready.targets.a, [fdT(3)]);
+    assert.deepEqual(app.ready.targets.b, [fdT(4, 64)]);
+    const got = ssBacklog(a.port);
+    if (got === null) {
+      t.diagnostic('ss(8) not available: kernel backlog not checked');
+    } else {
+      assert.equal(got, Math.min(4096, SOMAXCONN));
+      assert.equal(ssBacklog(b.port), 64);
+    }
+  } finally {
+    await app.stop();
+  }
 });
 
 // Node 20 (libuv) connects to and binds abstract names padded with NULs to the
@@ -97,7 +127,7 @@ test('abstract unix socket (@name) is adopted; a self-bound one is served too', 
   const s = openSocket('unix', name);
   const app = await startApp({ config: { a: { path: name }, b: { path: `${name}-self` } } }, { fds: [s.fd] });
   try {
-    assert.deepEqual(app.ready.targets.a, [{ fd: 3 }]);
+    assert.deepEqual(app.ready.targets.a, [fdT(3)]);
     assert.equal(app.ready.report.adopted[0].socket, `unix ${name} (listening)`);
     assert.deepEqual(app.ready.targets.b, [{ path: `\0${name.slice(1)}-self` }]);
     assert.equal(probeAbstractExact(name), 'a');
@@ -202,7 +232,7 @@ test('wildcards and dual-stack: "*", "::*", ipv6Only, IPv4-mapped', async () => 
       const fd = 3 + i;
       assert.equal(r.inherited[`c${i}`], adopted, label);
       if (adopted) {
-        assert.deepEqual(r.targets[`c${i}`], [{ fd }], label);
+        assert.deepEqual(r.targets[`c${i}`], [fdT(fd)], label);
         const host = addr === '::' || addr === '::1' ? '::1' : '127.0.0.1';
         assert.equal(await probe({ host, port: socks[i].port }), `c${i}`, label);
       } else {
@@ -227,7 +257,7 @@ test('several bind addresses: one inherited, the other self-bound (partial activ
   const s = openSocket('tcp', '127.0.0.1', 0);
   const app = await startApp({ config: { web: { port: s.port, bind: ['127.0.0.1', '127.0.0.2'] } } }, { fds: [s.fd] });
   try {
-    assert.deepEqual(app.ready.targets.web, [{ fd: 3 }, { host: '127.0.0.2', port: s.port }]);
+    assert.deepEqual(app.ready.targets.web, [fdT(3), { host: '127.0.0.2', port: s.port }]);
     assert.equal(app.ready.inherited.web, true);
     assert.deepEqual(app.ready.warnings, []);
     assert.equal(await probe({ host: '127.0.0.1', port: s.port }), 'web');
@@ -243,7 +273,7 @@ test('several inherited sockets for one listener, IPv4 and IPv6', async () => {
   const b = openSocket('tcp', '::1', a.port);
   const app = await startApp({ config: { web: { port: a.port, bind: ['127.0.0.1', '::1'] } } }, { fds: [a.fd, b.fd] });
   try {
-    assert.deepEqual(app.ready.targets.web, [{ fd: 3 }, { fd: 4 }]);
+    assert.deepEqual(app.ready.targets.web, [fdT(3), fdT(4)]);
     assert.equal(await probe({ host: '127.0.0.1', port: a.port }), 'web');
     assert.equal(await probe({ host: '::1', port: a.port }), 'web');
   } finally {
@@ -361,7 +391,7 @@ test('many inherited, one matching: only that one is adopted, the others are clo
   const app = await startApp({ config: { web: { port: socks[2].port, bind: '127.0.0.1' } } }, { fds: socks.map((s) => s.fd) });
   try {
     const r = app.ready;
-    assert.deepEqual(r.targets.web, [{ fd: 5 }]);
+    assert.deepEqual(r.targets.web, [fdT(5)]);
     assert.deepEqual(r.report.rejected.map((x) => [x.fd, x.reason, x.closed]),
       [[3, 'no-listener', true], [4, 'no-listener', true], [6, 'no-listener', true], [7, 'no-listener', true]]);
     assert.deepEqual(rejectedWarnings(r).map((w) => w.fd), [3, 4, 6, 7]);
@@ -385,7 +415,7 @@ test('fdname: a listener takes a socket by LISTEN_FDNAMES name; otherwise names 
   } }, { fds: [a.fd, b.fd], names: ['web', 'api'] });
   try {
     const r = app.ready;
-    assert.deepEqual(r.targets.front, [{ fd: 3 }], 'no fallback target once a named socket is adopted');
+    assert.deepEqual(r.targets.front, [fdT(3)], 'no fallback target once a named socket is adopted');
     assert.equal(r.report.adopted[0].via, 'fdname');
     assert.equal(r.report.adopted[0].fdname, 'web');
     assert.equal(r.report.rejected[0].fd, 4);
@@ -436,7 +466,7 @@ test('activate twice: same config returns the same Activation (no double adoptio
     assert.equal(r.again.same, true);
     assert.equal(r.again.different.code, 'ERR_SD_ALREADY_ACTIVATED');
     assert.equal(r.report.adopted.length, 1);
-    assert.deepEqual(r.targets.web, [{ fd: 3 }]);
+    assert.deepEqual(r.targets.web, [fdT(3)]);
     assert.equal(await probe({ host: '127.0.0.1', port: s.port }), 'web');
   } finally {
     await app.stop();
@@ -565,7 +595,7 @@ test('LISTEN_FDS larger than what was passed: Node\'s own fds (epoll, pipes) are
   const app = await startApp({ config: { web: { port: s.port, bind: '127.0.0.1' } } }, { fds: [s.fd], listenFds: 8 });
   try {
     const r = app.ready;
-    assert.deepEqual(r.targets.web, [{ fd: 3 }]);
+    assert.deepEqual(r.targets.web, [fdT(3)]);
     assert.equal(r.report.rejected.length, 7);
     for (const x of r.report.rejected) {
       assert.equal(x.reason, 'not-a-socket');

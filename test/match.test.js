@@ -67,6 +67,8 @@ test('targets: fd first, then uncovered entries; a wildcard entry served by a na
   const any = normalizeConfig({ d: { port: 9, type: 'datagram' } })[0];
   assert.deepEqual(planTargets(any, [], { ipv6: true }), [{ port: 9, type: 'udp6' }]);
   assert.deepEqual(planTargets(any, [], { ipv6: false }), [{ port: 9, type: 'udp4' }]);
+  assert.deepEqual(planTargets(ls[0], adopted, { ipv6: true, fdBacklog: 4096 }), [{ fd: 4, backlog: 4096 }, { host: '::1', port: 80 }]);
+  assert.deepEqual(planTargets(ls[1], adopted, { ipv6: true, fdBacklog: 4096 }), [{ fd: 3, type: 'udp6' }], 'no backlog for datagram');
   const bl = normalizeConfig({ s: { port: 8, backlog: 1024 }, u: { path: '@x', backlog: 10 } });
   assert.deepEqual(planTargets(bl[0], [], { ipv6: true }), [{ port: 8, backlog: 1024 }]);
   assert.deepEqual(planTargets(bl[1], [], { ipv6: true }), [{ path: '\0x', backlog: 10 }]);
