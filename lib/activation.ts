@@ -33,13 +33,16 @@ export type { ListenerConfig, ListenTarget, StreamTarget, DatagramTarget, Reject
  * - `SD_ACTIVATE_REJECTED_FD`: an inherited fd matched no listener; it was closed (sockets) or left alone (anything else);
  * - `SD_ACTIVATE_LISTEN_PID_MISMATCH`: LISTEN_FDS was set for another process (a wrapper such as `npm start`, `sh`, nodemon);
  * - `SD_ACTIVATE_MALFORMED_ENV`: LISTEN_PID / LISTEN_FDS / LISTEN_FDNAMES could not be parsed;
- * - `SD_ACTIVATE_UNAVAILABLE`: sockets were passed but the native addon could not load.
+ * - `SD_ACTIVATE_UNAVAILABLE`: sockets were passed but the native addon could not load;
+ * - `SD_ACTIVATE_MISSING_FDNAME`: sockets were passed, but none with the `fdname` a listener
+ *   asks for, and it has no `port`/`path` to bind instead, so it will not listen.
  */
 export type ActivationWarningCode =
   | 'SD_ACTIVATE_REJECTED_FD'
   | 'SD_ACTIVATE_LISTEN_PID_MISMATCH'
   | 'SD_ACTIVATE_MALFORMED_ENV'
-  | 'SD_ACTIVATE_UNAVAILABLE';
+  | 'SD_ACTIVATE_UNAVAILABLE'
+  | 'SD_ACTIVATE_MISSING_FDNAME';
 
 /** One warning from {@link activate}. */
 export interface ActivationWarning {
@@ -55,7 +58,14 @@ export interface ActivationWarning {
   reason?: RejectReason;
 }
 
-/** Options of {@link activate}. */
+/**
+ * Options of {@link activate}.
+ *
+ * @example
+ * ```ts
+ * activate(config, { onWarning: (w) => log.warn({ code: w.code, fd: w.fd }, w.message) });
+ * ```
+ */
 export interface ActivateOptions {
   /**
    * Receives every warning. Default: `process.emitWarning(message, { type: 'SdActivateWarning', code })`.
@@ -181,6 +191,14 @@ function processName(pid: string): string {
 /**
  * The result of {@link activate}: per listener, the targets to listen on and
  * what was inherited. Obtain it from `activate()`; it is not constructed directly.
+ *
+ * @see sd_listen_fds(3)
+ * @example
+ * ```ts
+ * const activation = activate({ http: { port: 8080 } });
+ * const servers = await activation.listen('http', () => http.createServer(app));
+ * log.info(activation.inherited('http') ? 'socket-activated' : 'bound port 8080');
+ * ```
  */
 export class Activation {
   readonly #listeners = new Map<string, Listener>();
@@ -441,6 +459,7 @@ function closeQuietly(s: Listenable): Promise<void> {
  * one of them then keeps its socket reachable. Run one instance per path.
  *
  * @returns whether a stale file was removed.
+ * @see unix(7)
  * @example
  * ```ts
  * await removeStaleSocket('/run/app/admin.sock');
@@ -603,6 +622,18 @@ export function activate(config: Record<string, ListenerConfig>, options: Activa
       ...(r.desc ? { description: { fd: r.fd, ...r.desc } } : {}) });
     warnings.push({ code: 'SD_ACTIVATE_REJECTED_FD', fd: r.fd, socket, reason: r.reason,
       message: `sd-activate: rejected inherited fd ${r.fd}${named} (${socket}): ${r.detail}; ${action}.${HINTS[r.reason]}` });
+  }
+
+  if (environment === 'inherited') {
+    const names = [...new Set(c.fds.map((f) => f.name))].map((n) => JSON.stringify(n)).join(', ');
+    for (const l of listeners) {
+      if (l.match !== 'fdname' || l.port !== undefined || l.path !== undefined) continue;
+      if (result.adopted.some((a) => a.listener === l.name)) continue;
+      warnings.push({ code: 'SD_ACTIVATE_MISSING_FDNAME',
+        message: `sd-activate: listener ${JSON.stringify(l.name)} asks for fdname ${JSON.stringify(l.fdname)}, but no ` +
+          `${l.kind} socket of that name was passed (names: ${names}) and it has no port or path to bind instead, ` +
+          'so it will not listen. Check FileDescriptorName= in the .socket unit, or give the listener a port.' });
+    }
   }
 
   const activation = new Activation(listeners, result.adopted, rejected, warnings, environment, env, { ipv6: ipv6Available(), fdBacklog: somaxconn() });

@@ -412,6 +412,7 @@ test('fdname: a listener takes a socket by LISTEN_FDNAMES name; otherwise names 
     front: { fdname: 'web', port: 0, bind: '127.0.0.1' },
     api: { port: other, bind: '127.0.0.1' },
     spare: { fdname: 'absent', port: 0, bind: '127.0.0.1' },
+    ghost: { fdname: 'nothere' },
   } }, { fds: [a.fd, b.fd], names: ['web', 'api'] });
   try {
     const r = app.ready;
@@ -422,6 +423,11 @@ test('fdname: a listener takes a socket by LISTEN_FDNAMES name; otherwise names 
     assert.equal(r.report.rejected[0].reason, 'no-listener', 'a socket named like a listener is still matched by address');
     assert.match(rejectedWarnings(r)[0].message, /named "api"/);
     assert.deepEqual(r.targets.spare, [{ host: '127.0.0.1', port: 0 }], 'fdname listener falls back to port/bind');
+    assert.deepEqual(r.targets.ghost, []);
+    assert.deepEqual(r.addresses.ghost, []);
+    const missing = r.warnings.filter((w) => w.code === 'SD_ACTIVATE_MISSING_FDNAME');
+    assert.equal(missing.length, 1, 'only the listener without fallback is warned about');
+    assert.match(missing[0].message, /"ghost" asks for fdname "nothere".*names: "web", "api"/);
     assert.equal(await probe({ host: '127.0.0.1', port: a.port }), 'front');
     assert.equal((await tryProbe({ host: '127.0.0.1', port: b.port })).code, 'ECONNREFUSED');
     assert.equal(await probe({ host: '127.0.0.1', port: other }), 'api');
