@@ -57,6 +57,23 @@ bool stale(int r) {
          r == -EPIPE || r == -ECONNRESET;
 }
 
+// libsystemd sends every message on a fresh, unconnected socket, so when the
+// receiver cannot be reached the kernel reports whatever it checks first (a
+// bad fd in SCM_RIGHTS, or a message too large, before a missing path). When
+// connecting fails, this one message goes out that way to get that answer.
+int send_unconnected(const char* e, int pid, const std::string& state, const int* fds, unsigned n_fds) {
+  struct sockaddr_un addr;
+  int len = builtin::notify_address(e, &addr);
+  if (len < 0) return len;
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -errno;
+  builtin::inc_sndbuf(fd);
+  int r = builtin::send_state(fd, &addr, len, pid, state.data(), state.size(), fds, n_fds,
+                              MSG_NOSIGNAL | MSG_DONTWAIT);
+  close(fd);
+  return r < 0 ? r : 1;
+}
+
 }  // namespace
 
 int fast_notify(int pid, const std::string& state, const int* fds, unsigned n_fds) {
@@ -68,14 +85,14 @@ int fast_notify(int pid, const std::string& state, const int* fds, unsigned n_fd
   if (sender.fd < 0 || sender.address != e) {
     disconnect();
     int r = connect_to(e);
-    if (r < 0) return r;
+    if (r < 0) return send_unconnected(e, pid, state, fds, n_fds);
   }
   const int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
   int r = builtin::send_state(sender.fd, nullptr, 0, pid, state.data(), state.size(), fds, n_fds, flags);
   if (stale(r)) {
     disconnect();
     r = connect_to(e);
-    if (r < 0) return r;
+    if (r < 0) return send_unconnected(e, pid, state, fds, n_fds);
     r = builtin::send_state(sender.fd, nullptr, 0, pid, state.data(), state.size(), fds, n_fds, flags);
   }
   return r < 0 ? r : 1;
