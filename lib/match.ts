@@ -400,7 +400,7 @@ export function normalizeListener(name: string, config: ListenerConfig): Listene
   }
   return {
     name,
-    config: { ...config },
+    config: { ...config, ...(Array.isArray(config.bind) ? { bind: [...config.bind] } : {}) },
     kind: type,
     match: c.fdname !== undefined ? 'fdname' : path !== undefined ? 'unix' : 'inet',
     port: c.port as number | undefined,
