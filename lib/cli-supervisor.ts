@@ -327,13 +327,16 @@ export class Supervisor {
       const eq = line.indexOf('=');
       if (eq > 0) fields.set(line.slice(0, eq), line.slice(eq + 1));
     }
+    const events: string[] = [];
     if (fields.get('READY') === '1' && !run.ready && !run.exited) {
       run.ready = true;
-      this.log.info(`pid ${pid} is ready after ${Math.round(performance.now() - run.startedAt)} ms`);
+      events.push(`is ready after ${Math.round(performance.now() - run.startedAt)} ms`);
     }
-    if (fields.has('STATUS')) this.log.info(`status: ${fields.get('STATUS')}`);
-    if (fields.get('STOPPING') === '1') this.log.info(`pid ${pid} is stopping`);
-    if (fields.get('RELOADING') === '1') this.log.info(`pid ${pid} is reloading`);
+    if (fields.get('RELOADING') === '1') events.push('is reloading');
+    if (fields.get('STOPPING') === '1') events.push('is stopping');
+    const statusText = fields.has('STATUS') ? `status: ${fields.get('STATUS')}` : '';
+    if (events.length > 0) this.log.info(`pid ${pid} ${events.join(', ')}${statusText ? `; ${statusText}` : ''}`);
+    else if (statusText) this.log.info(statusText);
     if (fields.has('ERRNO')) this.log.info(`pid ${pid} reports errno ${fields.get('ERRNO')}`);
     const kept = new Set<number>();
     if (fields.get('FDSTOREREMOVE') === '1') this.storeRemove(fields.get('FDNAME'));

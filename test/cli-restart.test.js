@@ -188,3 +188,26 @@ test('without --fdstore, stored fds are closed and the next child gets only the 
     await h.stop();
   }
 });
+
+test('examples/http/app.js under sd-activate: adopts the socket, READY relayed, restarts and drains on SIGTERM', async () => {
+  const { port } = await new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const a = s.address(); s.close(() => resolve(a)); });
+  });
+  const app = path.join(__dirname, '..', 'examples', 'http', 'app.js');
+  const h = startCli(['-l', `127.0.0.1:${port}`, '--', process.execPath, app], { env: { PORT: String(port), HOST: '127.0.0.1' } });
+  try {
+    await h.waitFor(/pid \d+ is ready after \d+ ms; status: serving 127\.0\.0\.1:\d+ \(inherited socket\)/);
+    const [first] = h.pids();
+    assert.equal(await get(port), `hello from pid ${first}\n`);
+    h.proc.kill('SIGHUP');
+    await h.waitFor(/is ready after/, { count: 2 });
+    const second = h.pids()[1];
+    assert.ok(h.stderr.includes(`sd-activate: pid ${first} exited with code 0`));
+    assert.equal(await get(port), `hello from pid ${second}\n`);
+    const r = await h.stop();
+    assert.equal(r.code, 0);
+    assert.match(r.stderr, new RegExp(`pid ${second} is stopping; status: draining after 1 requests`));
+  } finally {
+    await h.stop();
+  }
+});
