@@ -48,8 +48,10 @@ function run(cmd, args) {
 }
 
 function resolveTool(id, what) {
+  // Through package.json: TypeScript's "exports" do not export bin/tsc.
+  const [pkg, ...rest] = id.split('/');
   try {
-    return require.resolve(id, { paths: [root] });
+    return path.join(path.dirname(require.resolve(`${pkg}/package.json`, { paths: [root] })), ...rest);
   } catch {
     console.error(`demo: ${what} is needed to build sd-activate here; run \`npm install\` first`);
     process.exit(1);
