@@ -6,7 +6,7 @@
  * @see sd_watchdog_enabled(3), sd_notify(3), systemd.service(5) `WatchdogSec=`
  */
 import { EventEmitter } from 'node:events';
-import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { native } from './binding';
 import { check, invalid } from './errors';
 import { msToUsec, notify } from './notify';
@@ -125,7 +125,7 @@ export interface WatchdogOptions {
   healthy?: () => boolean;
   /**
    * No ping at a turn when the event loop was blocked longer than this since
-   * the previous turn (measured with `monitorEventLoopDelay` and the lateness
+   * the previous turn (measured by an unref'd sampling timer and the lateness
    * of the pinger's own timer). Default: half the watchdog timeout. `Infinity`
    * disables the check.
    */
@@ -159,9 +159,12 @@ export class Watchdog extends EventEmitter {
   #usec = 0;
   #options: Required<Pick<WatchdogOptions, 'fraction'>> & WatchdogOptions = { fraction: 0.5 };
   #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
   #due = 0;
-  #histogram: IntervalHistogram | undefined;
-  #resolutionMs = 10;
+  #sampleTimer: NodeJS.Timeout | undefined;
+  #resolutionMs = 0;
+  #lastSample = 0;
+  #maxLag = 0;
 
   private constructor() {
     super();
@@ -175,7 +178,7 @@ export class Watchdog extends EventEmitter {
 
   /** Whether pings are scheduled (started, and a watchdog timeout is known). */
   get running(): boolean {
-    return this.#timer !== undefined;
+    return this.#started && this.#usec > 0;
   }
 
   /** The watchdog timeout in microseconds this pinger works to (0 when none). */
@@ -207,8 +210,8 @@ export class Watchdog extends EventEmitter {
     validate(options);
     this.#options = { ...this.#options, ...definedOnly(options) };
     if (!this.#started) {
-      this.#started = true;
       if (this.#usec === 0) this.#usec = watchdogEnabled().usec;
+      this.#started = true;
     }
     if (this.#usec > 0 && !this.#timer) this.#schedule(0);
     return this;
@@ -219,8 +222,9 @@ export class Watchdog extends EventEmitter {
     this.#started = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#histogram?.disable();
-    this.#histogram = undefined;
+    if (this.#immediate) clearImmediate(this.#immediate);
+    this.#immediate = undefined;
+    this.#stopSampler();
     return this;
   }
 
@@ -244,24 +248,62 @@ export class Watchdog extends EventEmitter {
   }
 
   #schedule(delayMs: number): void {
-    if (!this.#histogram) {
-      this.#resolutionMs = Math.max(1, Math.min(10, Math.floor(this.intervalMs / 10)));
-      this.#histogram = monitorEventLoopDelay({ resolution: this.#resolutionMs });
-      this.#histogram.enable();
-    }
+    this.#sampler();
     this.#due = performance.now() + delayMs;
     this.#timer = setTimeout(() => this.#turn(), delayMs);
     this.#timer.unref();
   }
 
+  /**
+   * Keep an event-loop delay sampler fitting the threshold: its resolution
+   * (the precision of the blockage measured) is a twentieth of the threshold,
+   * between 10 ms and 1 s, so a long WatchdogSec costs few wake-ups; none runs
+   * when the threshold is infinite.
+   */
+  #sampler(): void {
+    const threshold = this.maxLoopDelayMs;
+    const want = Number.isFinite(threshold) ? Math.max(10, Math.min(1000, Math.floor(threshold / 20))) : 0;
+    if (want === this.#resolutionMs && (want === 0 || this.#sampleTimer)) return;
+    this.#stopSampler();
+    this.#resolutionMs = want;
+    if (want === 0) return;
+    // Not perf_hooks.monitorEventLoopDelay: its reset() forgets the sample in
+    // progress, so a block that starts right after a turn would go unseen.
+    this.#lastSample = performance.now();
+    this.#sampleTimer = setInterval(() => {
+      const now = performance.now();
+      this.#maxLag = Math.max(this.#maxLag, now - this.#lastSample - want);
+      this.#lastSample = now;
+    }, want);
+    this.#sampleTimer.unref();
+  }
+
+  #stopSampler(): void {
+    if (this.#sampleTimer) clearInterval(this.#sampleTimer);
+    this.#sampleTimer = undefined;
+    this.#resolutionMs = 0;
+    this.#maxLag = 0;
+  }
+
   #turn(): void {
     this.#timer = undefined;
     const late = Math.max(0, performance.now() - this.#due);
-    const h = this.#histogram;
-    // The histogram's samples include its own resolution; a loop never blocked reads ~resolution.
-    const measured = h && h.count > 0 ? h.max / 1e6 - this.#resolutionMs : 0;
-    h?.reset();
-    const blockedMs = Math.max(late, measured, 0);
+    if (this.#started && this.#usec > 0) this.#schedule(this.intervalMs);
+    // Decide once the delay sampler, due at the same moment after a block, has
+    // recorded it: it runs in this timers phase, immediates run after it. (Not
+    // unref'd: an unref'd immediate waits for the next other event.)
+    this.#immediate = setImmediate(() => {
+      this.#immediate = undefined;
+      this.#decide(late);
+    });
+  }
+
+  #decide(late: number): void {
+    // Blockage since the last turn: the sampler's worst lateness, including the
+    // sample in progress (a block may still be unsampled when this runs).
+    const pending = this.#sampleTimer ? performance.now() - this.#lastSample - this.#resolutionMs : 0;
+    const blockedMs = Math.max(late, this.#maxLag, pending, 0);
+    this.#maxLag = 0;
     let skip: WatchdogSkip | undefined;
     if (blockedMs > this.maxLoopDelayMs) {
       skip = { reason: 'loop-blocked', at: Date.now(), blockedMs };
@@ -284,7 +326,6 @@ export class Watchdog extends EventEmitter {
         skip = { reason: 'send-failed', at: Date.now(), blockedMs, error };
       }
     }
-    if (this.#started && this.#usec > 0) this.#schedule(this.intervalMs);
     if (skip) {
       this.skips += 1;
       this.lastSkip = skip;

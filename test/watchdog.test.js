@@ -127,10 +127,28 @@ test('no ping while the event loop is blocked; the first turn after it is skippe
       'no ping at the first turn after the block');
     assert.equal(out.afterBlock.event, 'skip');
     assert.equal(out.afterBlock.reason, 'loop-blocked');
-    assert.ok(out.afterBlock.blockedMs >= 400, `measured blockage ${out.afterBlock.blockedMs} ms for a 700 ms block`);
+    assert.ok(out.afterBlock.blockedMs >= 600, `measured blockage ${out.afterBlock.blockedMs} ms for a 700 ms block`);
     assert.equal(out.lastSkip.reason, 'loop-blocked');
     t.diagnostic(`700 ms busy loop measured as ${out.afterBlock.blockedMs.toFixed(1)} ms of blockage (threshold 100 ms)`);
     assert.ok(list.indexOf('WATCHDOG=1', list.indexOf('STATUS=after-block-turn')) > 0, 'pings resume');
+  } finally {
+    await receiver.close();
+  }
+});
+
+test('a block between two turns (the timer is not late) is seen too, and skips the next ping', async (t) => {
+  const receiver = await startReceiver();
+  try {
+    // Pings every 500 ms; a 300 ms block right after a ping ends before the next turn is due.
+    const r = await app('blocked', { NOTIFY_SOCKET: receiver.address, WATCHDOG_USEC: '1000000' }, { arg: '300' });
+    assert.equal(r.code, 0, r.stderr);
+    const out = r.json;
+    const list = await textsUntilEnd(receiver, out.pid);
+    assert.deepEqual(between(list, 'STATUS=block-end', 'STATUS=after-block-turn'), []);
+    assert.equal(out.afterBlock.event, 'skip');
+    assert.equal(out.afterBlock.reason, 'loop-blocked');
+    assert.ok(out.afterBlock.blockedMs >= 250, `measured blockage ${out.afterBlock.blockedMs} ms for a 300 ms block`);
+    t.diagnostic(`300 ms busy loop between turns measured as ${out.afterBlock.blockedMs.toFixed(1)} ms (threshold 100 ms)`);
   } finally {
     await receiver.close();
   }
