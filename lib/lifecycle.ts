@@ -63,8 +63,11 @@ export type LifecycleState = 'starting' | 'ready' | 'reloading' | 'stopping' | '
 export interface Lifecycle {
   /**
    * Settles once `READY=1` has been handled: `true` sent, `false` not supported
-   * (no `NOTIFY_SOCKET`); rejects with the send error or the `beforeReady`
-   * error (a warning is emitted too, so an unawaited rejection is not lost).
+   * (no `NOTIFY_SOCKET`, or stopped before ready); rejects with the send error
+   * or the `beforeReady` error (a warning is emitted too, so an unawaited
+   * rejection is not lost). Stays pending while a server has not started
+   * listening (a listen error is the app's to handle: no `'error'` listener
+   * is added to its servers).
    */
   readonly ready: Promise<boolean>;
   /** The current phase. */

@@ -48,9 +48,10 @@ export interface NotifyOptions {
    */
   pid?: number;
   /**
-   * Delete `process.env.NOTIFY_SOCKET` after this call (whether or not it was
-   * sent), so neither later calls nor child processes talk to the manager.
-   * Default `false`: the variable is kept for later calls.
+   * Delete `process.env.NOTIFY_SOCKET` after this call (after sending, whether
+   * or not that worked; not when the arguments were refused), so neither
+   * later calls nor child processes talk to the manager. Default `false`: the
+   * variable is kept for later calls.
    */
   unsetEnvironment?: boolean;
 }
@@ -135,6 +136,7 @@ function fdList(fds: unknown): number[] {
  * ```
  */
 export function notify(fields: Record<string, NotifyValue> | string, options: NotifyOptions = {}): boolean {
+  if (options === null || typeof options !== 'object') invalid('notify options must be an object');
   const state = formatState(fields);
   const fds = fdList(options.fds);
   const pid = options.pid === undefined ? 0 : integer(options.pid, 'pid', 1);

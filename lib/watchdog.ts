@@ -144,6 +144,14 @@ let instance: Watchdog | undefined;
  * `maxLoopDelayMs` or `healthy()` returns false, so the manager restarts an
  * app that hangs. Events: `'ping'` after each ping, `'skip'` with a
  * {@link WatchdogSkip}. It never emits `'error'`.
+ *
+ * @see sd_watchdog_enabled(3), systemd.service(5) `WatchdogSec=`
+ * @example
+ * ```ts
+ * const wd = startWatchdog({ healthy: () => queue.depth < 10_000 });
+ * wd.on('skip', ({ reason, blockedMs }) => log.warn({ reason, blockedMs }, 'watchdog ping skipped'));
+ * // later: wd.lastSkip, wd.pings, wd.running, wd.stop()
+ * ```
  */
 export class Watchdog extends EventEmitter {
   /** Pings sent since the process started. */
