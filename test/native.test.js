@@ -224,10 +224,11 @@ describe('listenFds: inherited sockets at 3, 4, ... of a child', () => {
     const body = (consume) => `
       ${consume}
       const { spawnSync } = helpers.require('node:child_process');
-      const g = spawnSync('/bin/sh', ['-c', 'echo "$LISTEN_PID|$LISTEN_FDS|$LISTEN_FDNAMES"; ls /proc/$$/fd | tr "\\n" " "'],
+      // No pipeline in the shell: its pipe would show up as the shell's fds 3, 4.
+      const g = spawnSync('/bin/sh', ['-c', 'echo "$LISTEN_PID|$LISTEN_FDS|$LISTEN_FDNAMES"; ls /proc/$$/fd'],
         { encoding: 'utf8' });
-      const [env, fds] = g.stdout.split('\\n');
-      return { env, fds: fds.trim().split(' ').map(Number), own: process.env.LISTEN_FDS ?? null };
+      const [env, ...fds] = g.stdout.trim().split('\\n');
+      return { env, fds: fds.map(Number), own: process.env.LISTEN_FDS ?? null };
     `;
     const names = Array.from({ length: 18 }, (_, i) => `n${i}`);
     const consumed = await childWithHole(body('sd.listenFds();'), { names });
