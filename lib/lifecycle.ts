@@ -10,7 +10,7 @@ import type * as net from 'node:net';
 import { invalid, type SystemError } from './errors';
 import { storedPathServer } from './fdstore';
 import { ready as sendReady, reloading as sendReloading, stopping as sendStopping, notify } from './notify';
-import { startWatchdog, type Watchdog, type WatchdogOptions } from './watchdog';
+import { startWatchdog, validate as validateWatchdog, type Watchdog, type WatchdogOptions } from './watchdog';
 
 /** A server the lifecycle waits for and closes: any `net.Server` (http, https, ...) or a `dgram.Socket`. */
 export type LifecycleServer = net.Server | dgram.Socket;
@@ -166,8 +166,8 @@ function close(s: LifecycleServer): Promise<void> {
  * Nothing is installed at import; signal handlers only by this call, and only
  * for the signals named. Sending never blocks: a full manager queue is
  * retried for up to 2 s. Warnings (`process.emitWarning`) have the codes
- * `SD_ACTIVATE_NOTIFY_FAILED`, `SD_ACTIVATE_RELOAD_FAILED` and
- * `SD_ACTIVATE_STOP_FAILED`.
+ * `SD_ACTIVATE_NOTIFY_FAILED`, `SD_ACTIVATE_RELOAD_FAILED`,
+ * `SD_ACTIVATE_STOP_FAILED` and `SD_ACTIVATE_WATCHDOG_FAILED`.
  *
  * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for bad options
  * @see sd_notify(3), systemd.service(5)
@@ -192,6 +192,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
   if (options.status !== undefined && (typeof options.status !== 'string' || options.status.includes('\n'))) {
     invalid('status must be a string without newlines');
   }
+  if (typeof options.watchdog === 'object') validateWatchdog(options.watchdog);
 
   let state: LifecycleState = 'starting';
   let wd: Watchdog | undefined;
@@ -215,7 +216,12 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
     const sent = await send(() => sendReady(options.status));
     state = 'ready';
     if (options.watchdog !== false) {
-      wd = startWatchdog(typeof options.watchdog === 'object' ? options.watchdog : undefined);
+      try {
+        wd = startWatchdog(typeof options.watchdog === 'object' ? options.watchdog : undefined);
+      } catch (err) {
+        // e.g. a malformed WATCHDOG_USEC: READY=1 went out, so the start still counts.
+        warn(`watchdog not started: ${message(err)}`, 'SD_ACTIVATE_WATCHDOG_FAILED');
+      }
     }
     return sent;
   })();

@@ -344,7 +344,8 @@ export class Watchdog extends EventEmitter {
   }
 }
 
-function validate(o: WatchdogOptions): void {
+/** Throw `ERR_SD_INVALID_ARGUMENT` for bad {@link WatchdogOptions}. @internal */
+export function validate(o: WatchdogOptions): void {
   if (o === null || typeof o !== 'object') invalid('watchdog options must be an object');
   if (o.healthy !== undefined && typeof o.healthy !== 'function') invalid('healthy must be a function');
   if (o.fraction !== undefined && !(typeof o.fraction === 'number' && o.fraction > 0 && o.fraction < 1)) {

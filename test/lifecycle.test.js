@@ -133,3 +133,25 @@ test('lifecycle with exit: false stops (STOPPING=1, servers closed, handlers rem
     await receiver.close();
   }
 });
+
+test('lifecycle: bad options throw at the call; a malformed WATCHDOG_USEC is a warning, READY=1 still goes out', async () => {
+  const receiver = await startReceiver();
+  try {
+    const r = await runChild({ script: 'notify-eval.js', args: [JSON.stringify([
+      'sd.lifecycle({ watchdog: { fraction: 2 } })',
+      "sd.lifecycle({ status: 'two\\nlines' })",
+      'sd.lifecycle({ servers: [{}] })',
+      'sd.lifecycle({ stopTimeoutMs: -1 })',
+      '(ctx.l = sd.lifecycle({ stopSignals: [] }), ctx.l.ready)',
+      'sleep(10).then(() => ctx.l.watchdog === undefined)',
+    ])], env: { NOTIFY_SOCKET: receiver.address, WATCHDOG_USEC: 'bogus' } });
+    assert.equal(r.code, 0, r.stderr);
+    const res = r.json.results;
+    for (const x of res.slice(0, 4)) assert.equal(x.error?.code, 'ERR_SD_INVALID_ARGUMENT', JSON.stringify(x));
+    assert.deepEqual(res.slice(4), [{ ok: true }, { ok: true }]);
+    assert.deepEqual(r.json.warnings.map((w) => w.code), ['SD_ACTIVATE_WATCHDOG_FAILED']);
+    await receiver.next((m) => m.pid === r.json.pid && m.text === 'READY=1');
+  } finally {
+    await receiver.close();
+  }
+});
