@@ -93,14 +93,25 @@ async function stopAll(units) {
 }
 
 /**
- * Journal entries of a unit (its own output and the manager's messages about
- * it), as parsed JSON objects, optionally after a cursor.
+ * Journal entries, as parsed JSON objects: of a unit (`unit`: the user
+ * manager's messages about it, USER_UNIT=, and output journald attributes to
+ * it, _SYSTEMD_UNIT=) or of a process (`pid`: _PID=, the reliable way to get
+ * an app's own output: with the manager at debug level, journald may
+ * attribute a fresh process to the manager's cgroup for a few seconds).
+ * `after`: a cursor from cursor(); entries after it only.
  */
-async function journal(unit, { after, grep } = {}) {
-  const args = ['--no-pager', '-o', 'json', '-u', unit];
-  if (after) args.push(`--after-cursor=${after}`);
+async function journal(target, { after, grep } = {}) {
+  const t = typeof target === 'string' ? { unit: target } : target;
+  const args = ['--no-pager', '-o', 'json'];
+  if (t.unit) args.push(`USER_UNIT=${t.unit}`, '+', `_SYSTEMD_UNIT=${t.unit}`);
+  if (t.unit && t.pid) args.push('+');
+  if (t.pid) args.push(`_PID=${t.pid}`);
+  // --cursor, not --after-cursor: with matches, journalctl 252's --after-cursor
+  // skips the first matching entry when the cursor's own entry does not match.
+  if (after) args.push(`--cursor=${after}`);
   const { stdout } = await run('journalctl', args, { allowFail: true });
-  let entries = stdout.split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return null; } }).filter(Boolean);
+  let entries = stdout.split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return null; } })
+    .filter((e) => e && e.__CURSOR !== after);
   for (const e of entries) if (Array.isArray(e.MESSAGE)) e.MESSAGE = Buffer.from(e.MESSAGE).toString('utf8');
   if (grep) entries = entries.filter((e) => grep.test(String(e.MESSAGE)));
   return entries;
@@ -185,6 +196,25 @@ function fdTarget(pid, fd) {
   try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return null; }
 }
 
+/**
+ * Listening sockets on a port from `ss -lnpe`: [{ local, ino, users: [{ name, pid, fd }] }].
+ * proto 't' (TCP) or 'u' (UDP).
+ */
+async function listeners(port, proto = 't') {
+  const { stdout } = await run('ss', ['-H', `-ln${proto}pe`, `sport = :${port}`], { allowFail: true });
+  return stdout.split('\n').filter(Boolean).map((line) => {
+    const cols = line.trim().split(/\s+/);
+    const ino = /ino:(\d+)/.exec(line);
+    const users = [...line.matchAll(/\("([^"]+)",pid=(\d+),fd=(\d+)\)/g)].map((m) => ({ name: m[1], pid: Number(m[2]), fd: Number(m[3]) }));
+    return { local: cols[3], ino: ino ? Number(ino[1]) : null, users };
+  });
+}
+
+/** The pid of the `systemd --user` manager (written by manager.sh). */
+function managerPid() {
+  return Number(fs.readFileSync('/run/manager.pid', 'utf8'));
+}
+
 function fdCount(pid) {
   try { return fs.readdirSync(`/proc/${pid}/fd`).length; } catch { return -1; }
 }
@@ -230,7 +260,24 @@ class GroupContext {
     this.runner = runner;
     this.name = name;
     this.cleanups = [];
-    this.notes = {};
+    this.units = [];
+  }
+
+  /** Install units (see install()) and remember them for failure diagnostics. */
+  async install(entries, extra) {
+    const names = await install(entries, extra);
+    this.units.push(...names.filter((n) => !n.includes('/')));
+    return names;
+  }
+
+  /** On a failure: the last journal lines of this group's units. */
+  async diagnose() {
+    if (this.units.length === 0) return;
+    const args = ['--no-pager', '-o', 'short-monotonic', '-n', '300'];
+    this.units.forEach((u, i) => { if (i) args.push('+'); args.push(`_SYSTEMD_UNIT=${u}`, '+', `USER_UNIT=${u}`); });
+    const { stdout } = await run('journalctl', args, { allowFail: true });
+    const lines = stdout.split('\n').filter((l) => l && !/Got notification message|WATCHDOG=1/.test(l)).slice(-15);
+    for (const l of lines) console.log(`  # journal: ${l}`);
   }
 
   selected() { return true; }
@@ -267,6 +314,7 @@ class GroupContext {
       return value;
     } catch (e) {
       this.fail(full, e);
+      await this.diagnose().catch(() => {});
       return undefined;
     } finally {
       clearTimeout(timer);
@@ -286,5 +334,5 @@ class GroupContext {
 module.exports = {
   ROOT, EXAMPLES, UNIT_DIR, inManager, substitute, substitutions, run, systemctl, systemctlTry,
   install, show, stopAll, journal, journalText, cursor, sleep, waitFor, get, tcpConnect, udpAsk,
-  fdTarget, fdCount, Runner,
+  fdTarget, fdCount, listeners, managerPid, Runner,
 };

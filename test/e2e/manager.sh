@@ -13,6 +13,10 @@ mkdir -p /run/systemd/system /run/systemd/journald.conf.d /run/user/0
 chmod 700 /run/user/0
 ip link set lo up || fail "cannot bring up lo"
 hostname sd-activate-e2e
+# A stock /etc/hosts (localhost is 127.0.0.1 and ::1, as on a usual Debian
+# install), so apps resolve 'localhost' the way they would on a server.
+printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tsd-activate-e2e\n' > /run/hosts
+mount --bind /run/hosts /etc/hosts || fail "cannot bind-mount /etc/hosts"
 
 cat > /run/systemd/journald.conf.d/e2e.conf <<'CONF'
 [Journal]
@@ -34,6 +38,7 @@ export XDG_RUNTIME_DIR=/run/user/0
 export HOME=${HOME:-/root}
 unset DBUS_SESSION_BUS_ADDRESS NOTIFY_SOCKET LISTEN_PID LISTEN_FDS LISTEN_FDNAMES WATCHDOG_USEC WATCHDOG_PID
 /lib/systemd/systemd --user --log-target=journal >/run/manager.out 2>&1 &
+echo $! > /run/manager.pid
 for _ in $(seq 1 200); do [ -S /run/user/0/systemd/private ] && break; sleep 0.05; done
 [ -S /run/user/0/systemd/private ] || { cat /run/manager.out >&2; journalctl --no-pager -n 30 >&2; fail "systemd --user did not start"; }
 

@@ -1,0 +1,23 @@
+'use strict';
+// Express under systemd socket activation (see express-example.socket/.service).
+// Run it by hand too: `node app.js` binds 127.0.0.1:8081 itself.
+const express = require('express');
+const { activate, lifecycle } = require('sd-activate');
+
+// The listener the app wants. The .socket unit must expose exactly this
+// (ListenStream=127.0.0.1:8081); anything else it passes is closed with a warning.
+const activation = activate({
+  http: { port: Number(process.env.PORT || 8081), bind: '127.0.0.1' },
+});
+
+const app = express();
+app.get('/', (req, res) => {
+  res.json({ app: 'express', pid: process.pid, inherited: activation.inherited('http') });
+});
+
+// app.listen(target) is server.listen(target): `{ fd }` when systemd passed
+// the socket, `{ host, port }` when the app runs on its own.
+const servers = activation.targets('http').map((target) => app.listen(target));
+
+// READY=1 once listening; on SIGTERM: STOPPING=1, finish in-flight requests, exit.
+lifecycle({ servers, status: 'express: serving' });
