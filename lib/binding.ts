@@ -36,7 +36,11 @@ export interface RawSocketInfo {
   v6only: boolean;
 }
 
-/** The functions every backend exports. @internal */
+/**
+ * The functions every backend exports. Numeric arguments must be 32-bit
+ * integers and strings strings: anything else is a `TypeError` (never
+ * silently wrapped, so fd `2 ** 32 + 3` is not fd 3). @internal
+ */
 export interface NativeBinding {
   /** `libsystemd` or `builtin` (or `unavailable` for the fallback). */
   readonly backend: BackendName;
@@ -62,7 +66,10 @@ export interface NativeBinding {
   close(fd: number): number;
   /** `sd_booted()`: 1, 0, or `-errno`. */
   booted(): number;
-  /** `sd_watchdog_enabled(0, &usec)`: result > 0 when enabled for this pid. */
+  /**
+   * `sd_watchdog_enabled(0, &usec)`: result > 0 when enabled for this pid.
+   * `usec` is a double: exact up to 2^53 µs (285 years).
+   */
   watchdogEnabled(): { result: number; usec: number };
   /**
    * `sd_pid_notify_with_fds(pid, 0, state, fds)` semantics over a persistent,
@@ -74,9 +81,19 @@ export interface NativeBinding {
   /**
    * The backend's own blocking notify (libsystemd's `sd_pid_notify_with_fds`
    * or the builtin equivalent) run on a worker thread. Resolves to the raw result.
+   * While the receiver's queue is full it holds a libuv thread-pool thread
+   * (the send blocks), so it is for comparisons and tests, not for apps.
    */
   notifyAsync(pid: number, state: string, fds: number[]): Promise<number>;
-  /** `sd_notify_barrier(0, timeoutUsec)` on a worker thread; resolves to the raw result. */
+  /**
+   * `sd_notify_barrier(0, timeoutUsec)` semantics: `BARRIER=1` with a pipe's
+   * write end goes out at once through the same non-blocking sender as
+   * {@link NativeBinding.notify} (`-EAGAIN` when the receiver's queue is full,
+   * instead of a send blocking a worker thread), then the wait for the
+   * manager to close its copy runs on a worker thread. Resolves to 1, 0 (no
+   * NOTIFY_SOCKET), `-ETIMEDOUT`, or the send's `-errno`. A negative timeout
+   * waits forever.
+   */
   barrier(timeoutUsec: number): Promise<number>;
   /**
    * socket + setsockopt + bind (+ listen): returns the new fd (CLOEXEC) or `-errno`.
