@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 'use strict';
-// Restarts under load against a real systemd manager: the same Node app
-// (test/e2e/apps/probe.js, an http server using sd-activate) restarted N times
+// Restarts under load against a real systemd manager: the HTTP example
+// (examples/http/app.js, using sd-activate) restarted N times
 // with `systemctl restart` while a bounded loopback load runs, once
-// socket-activated (a .socket unit holds the listening socket) and once
-// binding its own port (the usual setup), side by side in one run.
+// socket-activated (examples/http/http-example.socket + .service, port 8080)
+// and once binding its own port (test/e2e/units/http-control.service, port
+// 8090: the usual setup), side by side in one run.
 //
-//   node bench/restart-systemd.js [--restarts 20] [--rate 500] [--path /] [--json]
+//   node bench/restart-systemd.js [--restarts 20] [--rate 500] [--json]
 //   node bench/restart-systemd.js --restarts 100      # the restart soak (issue 7)
 //
 // Needs root: it boots its own `systemd --user` in private namespaces through
@@ -28,7 +29,6 @@ const opt = (name, def) => {
 };
 const restarts = Number(opt('restarts', 20));
 const rate = Number(opt('rate', 500));
-const reqPath = opt('path', '/');
 const json = args.includes('--json');
 
 const h = require(path.join(root, 'test', 'e2e', 'harness.js'));
@@ -56,7 +56,7 @@ const UNITS = path.join(root, 'test', 'e2e', 'units');
 async function cycle(svc, port) {
   const pids = new Set([Number((await h.show(svc, ['MainPID'])).MainPID)]);
   const fdsBefore = h.fdCount(h.managerPid());
-  const load = startLoad({ port, path: reqPath, rate, timeoutMs: 10000 });
+  const load = startLoad({ port, rate, timeoutMs: 10000 });
   await h.sleep(500);
   let restartMs = 0;
   for (let i = 0; i < restarts; i++) {
@@ -74,23 +74,22 @@ async function cycle(svc, port) {
 
 (async () => {
   await h.systemctl('log-level', 'info');
-  await h.install([path.join(UNITS, 'probe-activated.socket'), path.join(UNITS, 'probe-activated.service'),
-    path.join(UNITS, 'probe-control.service')]);
-  await h.systemctl('start', 'probe-activated.socket', 'probe-control.service');
-  await h.get(9021, '/'); // first start of the activated one
-  if (!json) console.log(`restart-systemd: ${restarts} systemctl restarts at ${rate} connections/s, path ${reqPath}, systemd ${(/systemd (\d+)/.exec(spawnSync('systemctl', ['--version'], { encoding: 'utf8' }).stdout) || [])[1]}, node ${process.version}`);
-  const activated = await cycle('probe-activated.service', 9021);
-  const control = await cycle('probe-control.service', 9020);
-  await h.stopAll(['probe-activated.socket', 'probe-activated.service', 'probe-control.service']);
+  await h.install(['http/http-example.socket', 'http/http-example.service', path.join(UNITS, 'http-control.service')]);
+  await h.systemctl('start', 'http-example.socket', 'http-control.service');
+  await h.get(8080, '/'); // first start of the socket-activated one
+  if (!json) console.log(`restart-systemd: ${restarts} systemctl restarts at ${rate} connections/s, systemd ${(/systemd (\d+)/.exec(spawnSync('systemctl', ['--version'], { encoding: 'utf8' }).stdout) || [])[1]}, node ${process.version}`);
+  const activated = await cycle('http-example.service', 8080);
+  const control = await cycle('http-control.service', 8090);
+  await h.stopAll(['http-example.socket', 'http-example.service', 'http-control.service']);
 
   if (json) {
-    console.log(JSON.stringify({ restarts, rate, path: reqPath, activated, control }));
+    console.log(JSON.stringify({ restarts, rate, activated, control }));
     return;
   }
   const rows = [
     ['requests sent', 'sent'], ['served', 'served'], ['refused', 'refused'], ['failed', 'failed'],
-    ['not sent (in-flight bound)', 'skipped'], ['worst latency ms', 'worstMs'], ['p99 latency ms', 'p99Ms'],
-    ['p50 latency ms', 'p50Ms'], ['ms per systemctl restart', 'restartMs'], ['app processes', 'processes'],
+    ['not sent (in-flight bound)', 'skipped'], ['worst latency ms (served)', 'worstMs'], ['p99 latency ms (served)', 'p99Ms'],
+    ['p50 latency ms (served)', 'p50Ms'], ['ms per systemctl restart', 'restartMs'], ['app processes', 'processes'],
   ];
   const fmt = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : String(v));
   const ratio = (a, b) => (a === 0 && b === 0 ? '=' : a === 0 ? `0 vs ${fmt(b)}` : `${(b / a).toFixed(2)}x`);

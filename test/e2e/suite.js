@@ -155,6 +155,19 @@ runner.group('activation', async (t) => {
     return `warning: ${warn.MESSAGE.replace(/^\(node:\d+\) /, '').slice(0, 90)}...; request: ${probe}`;
   });
 
+  await t.check('graceful drain: a request in flight at systemctl restart is answered by the old process', async () => {
+    const before = await mainPid('probe.service');
+    const slow = h.get(9001, '/slow?ms=1500', { timeout: 10000 });
+    await h.sleep(300);
+    await h.systemctl('restart', 'probe.service');
+    const r = await slow;
+    eq(r.status, 200, 'status of the in-flight request');
+    eq(r.json.pid, before, 'answered by');
+    const after = await mainPid('probe.service');
+    assert(after !== before, 'no new process');
+    return `pid ${before} answered after the restart began; new pid ${after}`;
+  });
+
   await t.check('pitfall (systemd behaviour, see examples/README.md): the connection queued on the rejected socket re-activates the service as soon as it stops', async () => {
     const c = await h.cursor();
     await h.systemctl('stop', 'probe.service');
@@ -414,16 +427,26 @@ runner.group('container (examples/container: LISTEN_PID=1 in a pid namespace)', 
 });
 
 // ------------------------------------------------------------------ restarts under load
-runner.group('restarts under load', async (t) => {
+runner.group('restarts under load (examples/http)', async (t) => {
   await h.systemctl('log-level', 'info');
-  const units = await t.install([unit('probe-activated.socket'), unit('probe-activated.service'), unit('probe-control.service')]);
+  const units = await t.install(['http/http-example.socket', 'http/http-example.service', unit('http-control.service')]);
   t.onCleanup(() => h.stopAll(units));
-  await h.systemctl('start', 'probe-activated.socket', 'probe-control.service');
-  await h.get(9021, '/');
+  await h.systemctl('start', 'http-example.socket', 'http-control.service');
+
+  await t.check('http example: starts on the first connection and serves the inherited socket', async () => {
+    eq(await activeState('http-example.service'), 'inactive', 'before any connection');
+    const r = await h.get(8080, '/');
+    eq(r.status, 200, 'status');
+    const pid = await mainPid('http-example.service');
+    assert(r.body.includes(`pid ${pid}`), `answer ${JSON.stringify(r.body)} is not from MainPID ${pid}`);
+    const [l] = await h.listeners(8080);
+    assert(l.users.some((u) => u.pid === pid) && l.users.some((u) => u.name === 'systemd'), `8080 held by ${JSON.stringify(l.users)}`);
+    return r.body.trim();
+  });
 
   const cycle = async (svc, port) => {
     const pids = new Set([await mainPid(svc)]);
-    const load = startLoad({ port, path: '/slow?ms=20', rate: RATE, timeoutMs: 10000 });
+    const load = startLoad({ port, rate: RATE, timeoutMs: 10000 });
     await h.sleep(300);
     const t0 = Date.now();
     for (let i = 0; i < RESTARTS; i++) {
@@ -439,8 +462,8 @@ runner.group('restarts under load', async (t) => {
 
   const fdsBefore = h.fdCount(h.managerPid());
   let activated;
-  await t.check(`${RESTARTS} systemctl restarts of a socket-activated app at ${RATE} conn/s: 0 refused, 0 failed`, async () => {
-    activated = await cycle('probe-activated.service', 9021);
+  await t.check(`${RESTARTS} systemctl restarts of the socket-activated http example at ${RATE} conn/s: 0 refused, 0 failed`, async () => {
+    activated = await cycle('http-example.service', 8080);
     eq(activated.pids, RESTARTS + 1, 'distinct processes');
     assert(activated.st.refused === 0 && activated.st.failed === 0, formatStats(activated.st));
     assert(activated.st.served > RATE, `served only ${activated.st.served}`);
@@ -454,8 +477,8 @@ runner.group('restarts under load', async (t) => {
   });
 
   await t.check(`contrast: ${RESTARTS} restarts of the same app binding its own port (reported, not asserted)`, async () => {
-    const control = await cycle('probe-control.service', 9020);
-    t.note(`restart-under-load: socket-activated ${activated ? `refused ${activated.st.refused} failed ${activated.st.failed}` : 'n/a'}; ` +
+    const control = await cycle('http-control.service', 8090);
+    t.note(`restart-under-load: socket-activated refused ${activated ? activated.st.refused : 'n/a'} failed ${activated ? activated.st.failed : 'n/a'}; ` +
       `self-bound refused ${control.st.refused} failed ${control.st.failed}`);
     return `${formatStats(control.st)}; ${control.restartMs.toFixed(0)} ms per restart`;
   }, { timeout: 120000 });
