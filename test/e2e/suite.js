@@ -283,13 +283,14 @@ runner.group('fd store (examples/fd-store, no .socket unit)', async (t) => {
   const sockPath = '/run/user/0/fd-store-example.sock';
   const svc = 'fd-store-example.service';
   let ino0;
+  let pathIno0;
 
   const state = async () => {
     const pid = await mainPid(svc);
     const [l] = await h.listeners(8084);
     const http = (await h.get(8084, '/')).json;
     const admin = (await h.get(sockPath, '/')).json;
-    return { pid, ino: l && l.ino, users: l ? l.users : [], http, admin };
+    return { pid, ino: l && l.ino, users: l ? l.users : [], http, admin, pathIno: fs.statSync(sockPath).ino };
   };
 
   await t.check('first start: binds 127.0.0.1:8084 and a unix socket itself, stores both', async () => {
@@ -299,6 +300,7 @@ runner.group('fd store (examples/fd-store, no .socket unit)', async (t) => {
     eq(s.admin.inherited, false, 'admin inherited on the first start');
     eq(s.http.pid, s.pid, 'pid');
     ino0 = s.ino;
+    pathIno0 = s.pathIno;
     assert(s.users.some((u) => u.name === 'systemd'), `the manager does not hold 8084: ${JSON.stringify(s.users)}`);
     return `socket ino ${ino0}`;
   });
@@ -312,6 +314,7 @@ runner.group('fd store (examples/fd-store, no .socket unit)', async (t) => {
     eq(s.http.inherited, true, 'http inherited');
     eq(s.admin.inherited, true, 'admin inherited');
     eq(s.ino, ino0, 'socket inode of 127.0.0.1:8084');
+    eq(s.pathIno, pathIno0, `inode of ${sockPath} (the first process bound it; closing must not unlink it)`);
     return `pid ${before} -> ${s.pid}, ino ${s.ino}`;
   });
 
@@ -346,16 +349,20 @@ runner.group('fd store (examples/fd-store, no .socket unit)', async (t) => {
     return `${n} restarts: ${formatStats(st)}`;
   });
 
-  await t.check('the unix socket file still exists after the service stops', async () => {
+  await t.check('systemctl stop: the app leaves the unix socket file; the manager released the store, so it is stale', async () => {
     await h.systemctl('stop', svc);
     assert(fs.existsSync(sockPath) && fs.lstatSync(sockPath).isSocket(), `${sockPath} is gone`);
+    const r = await h.get(sockPath, '/', { timeout: 2000 }).then(() => 'answered', (e) => e.code);
+    eq(r, 'ECONNREFUSED', 'a request to the stale socket');
   });
 
-  await t.check('after systemctl stop the store is released: the next start binds afresh', async () => {
+  await t.check('the next start removes the stale file and binds afresh', async () => {
     await h.systemctl('start', svc);
     const s = await state();
     eq(s.http.inherited, false, 'http inherited');
+    eq(s.admin.inherited, false, 'admin inherited');
     assert(s.ino !== ino0, 'same inode as before the stop');
+    assert(s.pathIno !== pathIno0, 'the stale socket file was not replaced');
   });
 });
 
