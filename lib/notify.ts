@@ -58,7 +58,7 @@ export interface NotifyOptions {
 
 const FIELD_NAME_BAD = /[=\n\0]/;
 
-function text(value: unknown, what: string): string {
+function fieldValue(value: unknown, what: string): string {
   if (typeof value === 'string') {
     if (value.includes('\n')) invalid(`${what} must not contain a newline (got ${JSON.stringify(value)})`);
     if (value.includes('\0')) invalid(`${what} must not contain a NUL character`);
@@ -99,10 +99,10 @@ export function formatState(fields: Record<string, NotifyValue> | string): strin
     invalid('notify fields must be an object like { READY: 1 } or a string like "READY=1"');
   }
   const lines: string[] = [];
-  for (const [name, value] of Object.entries(fields)) {
+  for (const [name, v] of Object.entries(fields)) {
     if (name.length === 0) invalid('a notify field name must not be empty');
     if (FIELD_NAME_BAD.test(name)) invalid(`notify field name ${JSON.stringify(name)} must not contain "=", a newline or NUL`);
-    lines.push(`${name}=${text(value, `the value of ${name}`)}`);
+    lines.push(`${name}=${fieldValue(v, `the value of ${name}`)}`);
   }
   if (lines.length === 0) invalid('notify needs at least one field');
   return lines.join('\n');
@@ -140,13 +140,26 @@ export function notify(fields: Record<string, NotifyValue> | string, options: No
   const state = formatState(fields);
   const fds = fdList(options.fds);
   const pid = options.pid === undefined ? 0 : integer(options.pid, 'pid', 1);
+  if (!options.unsetEnvironment) return send(pid, state, fds);
   const address = process.env.NOTIFY_SOCKET;
   let r: number;
   try {
     r = native.notify(pid, state, fds);
   } finally {
-    if (options.unsetEnvironment) delete process.env.NOTIFY_SOCKET;
+    delete process.env.NOTIFY_SOCKET;
   }
+  return result(r, state, address);
+}
+
+const NO_FDS: number[] = [];
+
+/** Send a validated state; the hot path of every helper (process.env is read only on failure). */
+function send(pid: number, state: string, fds: number[] = NO_FDS): boolean {
+  const r = native.notify(pid, state, fds);
+  return r < 0 ? result(r, state, process.env.NOTIFY_SOCKET) : r > 0;
+}
+
+function result(r: number, state: string, address: string | undefined): boolean {
   if (r < 0) throw systemError(r, 'sd_notify', `${state.split('\n')[0]} to NOTIFY_SOCKET=${address ?? ''}`);
   return r > 0;
 }
@@ -187,7 +200,7 @@ export function ready(status?: string): boolean {
  */
 export function status(text: string): boolean {
   if (typeof text !== 'string') invalid('status must be a string');
-  return notify({ STATUS: text });
+  return send(0, `STATUS=${fieldValue(text, 'the value of STATUS')}`);
 }
 
 /**

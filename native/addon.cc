@@ -73,7 +73,9 @@ std::vector<int> arg_fds(const Napi::CallbackInfo& info, size_t i) {
     return fds;
   }
   Napi::Array a = info[i].As<Napi::Array>();
-  for (uint32_t k = 0; k < a.Length(); k++) {
+  uint32_t n = a.Length();
+  fds.reserve(n);
+  for (uint32_t k = 0; k < n; k++) {
     Napi::Value v = a.Get(k);
     if (info.Env().IsExceptionPending()) return fds;  // a getter threw
     double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.5;

@@ -377,9 +377,17 @@ int send_state(int fd, const struct sockaddr_un* addr, int addr_len, pid_t pid,
   bool send_ucred = pid != 0 && pid != getpid();
   size_t space = (n_fds > 0 ? CMSG_SPACE(sizeof(int) * n_fds) : 0) +
                  (send_ucred ? CMSG_SPACE(sizeof(struct ucred)) : 0);
-  std::vector<char> control(space > 0 ? space : 1, 0);
+  // Ancillary data on the stack for the common sizes (no allocation per call).
+  alignas(struct cmsghdr) char small[CMSG_SPACE(sizeof(int) * 16) + CMSG_SPACE(sizeof(struct ucred))];
+  std::vector<char> large;
+  char* control = small;
+  if (space > sizeof(small)) {
+    large.resize(space);
+    control = large.data();
+  }
   if (space > 0) {
-    mh.msg_control = control.data();
+    memset(control, 0, space);
+    mh.msg_control = control;
     mh.msg_controllen = space;
     struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
     if (n_fds > 0) {
