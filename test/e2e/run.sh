@@ -7,7 +7,9 @@
 #   SD_ACTIVATE_E2E=0 bash test/e2e/run.sh   skip
 #   SD_ACTIVATE_E2E=1 bash test/e2e/run.sh   must run: a missing prerequisite is a failure
 #   SD_E2E_ONLY=watchdog bash test/e2e/run.sh   only checks whose description matches
-#   SD_E2E_TIMEOUT=300                   hard limit for the whole run, seconds
+#   SD_E2E_TIMEOUT=300                   hard limit for one backend's run, seconds
+#   SD_E2E_BACKENDS=builtin              backends to run the apps on (default: each that loads)
+#   SD_E2E_RESTARTS=20 SD_E2E_RATE=500   the restart-under-load figures
 #
 # Needs: root, unshare (pid/mount/net namespaces), a cgroup2 hierarchy,
 # /lib/systemd/systemd and systemd-journald, systemctl, journalctl, ip, node.
@@ -48,12 +50,29 @@ err=$(unshare --pid --fork --mount --net --uts --ipc --mount-proc --propagation 
 err=$(cd "$root" && /usr/bin/node -e "require('./dist')" 2>&1) || skip "sd-activate does not load: $err"
 
 ver=$(systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p')
-echo "# real-manager e2e: systemd ${ver:-?}, cgroup2 at $cg2, node $(/usr/bin/node --version)"
-start=$(date +%s)
-bash "$here/with-manager.sh" /usr/bin/node "$here/suite.js" "$@"
-rc=$?
-echo "# real-manager e2e: finished in $(( $(date +%s) - start ))s (exit $rc)"
-if [ "$rc" = 97 ]; then
-  skip "could not boot a systemd --user manager in namespaces (see the messages above)"
+# The apps run once per backend the addon offers (as the unit suites do):
+# SD_ACTIVATE_BACKEND is put into the manager's environment for every unit.
+backends=${SD_E2E_BACKENDS:-}
+if [ -z "$backends" ]; then
+  for b in libsystemd builtin; do
+    got=$(cd "$root" && SD_ACTIVATE_BACKEND=$b /usr/bin/node -p "require('./dist').backend" 2>/dev/null)
+    [ "$got" = "$b" ] && backends="$backends $b"
+  done
 fi
+backends=$(echo $backends | tr ',' ' ')
+[ -n "$backends" ] || skip "no sd-activate backend loads"
+echo "# real-manager e2e: systemd ${ver:-?}, cgroup2 at $cg2, node $(/usr/bin/node --version), backends: $backends"
+start=$(date +%s)
+rc=0
+for b in $backends; do
+  echo "# backend: $b"
+  SD_ACTIVATE_BACKEND=$b bash "$here/with-manager.sh" /usr/bin/node "$here/suite.js" "$@"
+  r=$?
+  if [ "$r" = 97 ]; then
+    echo "# real-manager e2e: finished in $(( $(date +%s) - start ))s"
+    skip "could not boot a systemd --user manager in namespaces (see the messages above)"
+  fi
+  [ "$r" = 0 ] || rc=$r
+done
+echo "# real-manager e2e: finished in $(( $(date +%s) - start ))s (exit $rc)"
 exit "$rc"

@@ -17,6 +17,7 @@ const UNITS = path.join(__dirname, 'units');
 const unit = (name) => path.join(UNITS, name);
 const RESTARTS = Number(process.env.SD_E2E_RESTARTS || 20);
 const RATE = Number(process.env.SD_E2E_RATE || 500);
+const BACKEND = process.env.SD_ACTIVATE_BACKEND || '';
 const runner = new h.Runner();
 const systemdVersion = Number((/systemd (\d+)/.exec(require('node:child_process').execFileSync('systemctl', ['--version'], { encoding: 'utf8' })) || [])[1] || 0);
 
@@ -57,7 +58,9 @@ runner.group('manager', async (t) => {
     const out = (await h.run('systemctl', ['--user', 'is-system-running'], { allowFail: true })).stdout.trim();
     assert(['running', 'degraded'].includes(out), `is-system-running: ${out}`);
     await h.systemctl('log-level', 'debug'); // notification messages are logged at debug level
-    return `systemd ${systemdVersion}, ${out}`;
+    // Every service started from now on runs sd-activate on this backend.
+    if (BACKEND) await h.systemctl('set-environment', `SD_ACTIVATE_BACKEND=${BACKEND}`);
+    return `systemd ${systemdVersion}, ${out}, apps on backend ${BACKEND || 'default'}`;
   });
 });
 
@@ -83,6 +86,7 @@ runner.group('activation', async (t) => {
 
   await t.check('TCP 127.0.0.1:9001 adopted by address: the app serves the manager\'s own socket', async () => {
     eq(report.environment, 'inherited', 'environment');
+    if (BACKEND) eq(report.backend, BACKEND, 'backend the app runs');
     const a = report.adopted.find((x) => x.listener === 'http');
     assert(a, `no adoption for listener http in ${JSON.stringify(report.adopted)}`);
     eq(a.via, '127.0.0.1', 'matched via');
