@@ -12,7 +12,7 @@
 #   SD_E2E_RESTARTS=20 SD_E2E_RATE=500   the restart-under-load figures
 #
 # Needs: root, unshare (pid/mount/net namespaces), a cgroup2 hierarchy,
-# /lib/systemd/systemd and systemd-journald, systemctl, journalctl, ip, node.
+# /lib/systemd/systemd and systemd-journald, systemctl, journalctl, ip, ss, node.
 # Exit: 0 passed or skipped (with the reason printed), 1 a check failed,
 # 124 the run hit the time limit.
 set -u
@@ -32,7 +32,7 @@ skip() {
 [ "$mode" = 0 ] && { echo "# SKIP real-manager e2e: SD_ACTIVATE_E2E=0"; exit 0; }
 [ "$(uname -s)" = Linux ] || skip "not Linux"
 [ "$(id -u)" = 0 ] || skip "not root (the suite boots systemd in private namespaces; run as root)"
-for cmd in unshare timeout ip systemctl journalctl mount; do
+for cmd in unshare timeout ip ss systemctl journalctl mount; do
   command -v "$cmd" >/dev/null 2>&1 || skip "$cmd not found"
 done
 [ -x /lib/systemd/systemd ] || skip "systemd binary missing (/lib/systemd/systemd)"
