@@ -34,10 +34,15 @@ cleanup() {
   [ -d "$cg" ] && echo "with-manager.sh: could not remove $cg" >&2
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+child=""
+# Interrupted (Ctrl-C, or killed by a CI runner): stop the namespace now, then clean up.
+trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; exit 130' INT TERM HUP
 
+# In the background + wait, so a signal to this script is handled at once.
 timeout --kill-after=10 "$timeout_s" bash -c '
   echo $$ > "$1/cgroup.procs" || exit 97
   shift
   exec unshare --pid --fork --kill-child=SIGKILL --mount --net --uts --ipc --mount-proc --propagation private "$@"
-' with-manager "$cg" bash "$here/manager.sh" "$@"
+' with-manager "$cg" bash "$here/manager.sh" "$@" &
+child=$!
+wait "$child"
