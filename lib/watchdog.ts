@@ -99,7 +99,7 @@ export type WatchdogSkipReason =
   | 'loop-blocked'
   /** The `healthy()` check returned false (or threw: see `error`). */
   | 'unhealthy'
-  /** `NOTIFY_SOCKET` is not set, so there is nobody to ping. */
+  /** `NOTIFY_SOCKET` is not set, so there is nobody to ping; or `WATCHDOG_USEC` / `WATCHDOG_PID` are malformed (see `error`). */
   | 'unsupported'
   /** Sending `WATCHDOG=1` failed (see `error`, e.g. `EAGAIN`). */
   | 'send-failed';
@@ -211,18 +211,42 @@ export class Watchdog extends EventEmitter {
    * this process it schedules nothing (until {@link watchdogTimeout} sets a
    * timeout). The first ping is sent on the next turn of the event loop.
    *
+   * A malformed `WATCHDOG_USEC` / `WATCHDOG_PID` does not throw: it emits the
+   * warning `SD_ACTIVATE_WATCHDOG_MALFORMED_ENV`, records an `unsupported`
+   * skip with the error in {@link Watchdog.lastSkip}, and schedules nothing.
+   *
    * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for bad options
-   * @throws {@link SystemError} `EINVAL` for a malformed `WATCHDOG_USEC` / `WATCHDOG_PID`
    */
   start(options: WatchdogOptions = {}): this {
     validate(options);
     this.#options = { ...this.#options, ...definedOnly(options) };
     if (!this.#started) {
-      if (this.#usec === 0) this.#usec = watchdogEnabled().usec;
+      if (this.#usec === 0) this.#usec = this.#readEnvironment();
       this.#started = true;
     }
     if (this.#usec > 0 && !this.#timer) this.#schedule(0);
     return this;
+  }
+
+  /**
+   * WATCHDOG_USEC / WATCHDOG_PID, or 0. A malformed environment never throws
+   * out of start() (lifecycle() starts the watchdog at start-up): it is a
+   * warning and an `unsupported` skip carrying the error, and no pings.
+   */
+  #readEnvironment(): number {
+    try {
+      return watchdogEnabled().usec;
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? String(err);
+      this.skips++;
+      this.lastSkip = { reason: 'unsupported', at: Date.now(), blockedMs: 0, error: err };
+      process.emitWarning(`sd-activate: ignoring a malformed watchdog environment (WATCHDOG_USEC=${
+        JSON.stringify(process.env.WATCHDOG_USEC ?? null)} WATCHDOG_PID=${JSON.stringify(process.env.WATCHDOG_PID ?? null)}: ${
+        code}); no watchdog pings will be sent, so a WatchdogSec= service would be restarted.`,
+      { type: 'SdActivateWarning', code: 'SD_ACTIVATE_WATCHDOG_MALFORMED_ENV' });
+      this.emit('skip', this.lastSkip);
+      return 0;
+    }
   }
 
   /** Stop pinging. The manager will consider the service hung after the timeout unless it is stopped too. */
