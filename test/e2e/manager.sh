@@ -7,8 +7,18 @@ set -u
 fail() { echo "manager.sh: $*" >&2; exit 97; }
 
 mount -t cgroup2 none /sys/fs/cgroup || fail "cannot mount cgroup2 on /sys/fs/cgroup"
+# The fresh /run and /tmp below would hide a checkout that lives under them
+# (CI may clone into /tmp): hold it on /mnt and put it back afterwards.
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+case "$REPO/" in
+  /tmp/*|/run/*) HOLD=/mnt; mount --bind "$REPO" "$HOLD" || fail "cannot hold $REPO on $HOLD" ;;
+  *) HOLD= ;;
+esac
 mount -t tmpfs -o mode=755 tmpfs /run || fail "cannot mount tmpfs on /run"
 mount -t tmpfs -o mode=1777 tmpfs /tmp || fail "cannot mount tmpfs on /tmp"
+if [ -n "$HOLD" ]; then
+  mkdir -p "$REPO" && mount --bind "$HOLD" "$REPO" || fail "cannot put $REPO back"
+fi
 mkdir -p /run/systemd/system /run/systemd/journald.conf.d /run/user/0
 chmod 700 /run/user/0
 ip link set lo up || fail "cannot bring up lo"
