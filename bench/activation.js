@@ -47,7 +47,9 @@ async function firstRequest(mode) {
     native.close(fd);
     await get(port); // waits in the backlog until the child serves it
   } else {
-    proc = spawn(process.execPath, [child, 'serve-plain', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // Through the same `sh -c exec` as the activated child, so both pay for it.
+    proc = spawn('sh', ['-c', 'exec "$0" "$@"', process.execPath, child, 'serve-plain', String(port)],
+      { stdio: ['ignore', 'ignore', 'inherit'] });
     // A self-binding server refuses until it listens: retry as a client would.
     while (!(await get(port))) await new Promise((r) => setTimeout(r, 1));
   }

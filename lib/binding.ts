@@ -143,10 +143,22 @@ function unavailable(): NativeBinding {
 }
 
 function load(): NativeBinding {
+  const root = path.join(__dirname, '..');
   try {
+    // node-gyp-build looks in build/Release first too; going there directly
+    // saves loading and running its lookup (about 2 ms at import) for source
+    // builds. Prebuilds, and PREBUILDS_ONLY, go through node-gyp-build.
+    if (!process.env.PREBUILDS_ONLY) {
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        return require(path.join(root, 'build', 'Release', 'sd_activate.node')) as NativeBinding;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
+      }
+    }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const gypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    return gypBuild(path.join(__dirname, '..'));
+    return gypBuild(root);
   } catch (err) {
     loadError = err instanceof Error ? err : new Error(String(err));
     return unavailable();

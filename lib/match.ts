@@ -443,6 +443,18 @@ function samePath(configured: string, actual: string): boolean {
   return !configured.startsWith('/') && nodePath.resolve(configured) === actual;
 }
 
+/** Listeners grouped by a key, in config order. */
+function groupBy<K>(items: readonly Listener[], key: (l: Listener) => K): Map<K, Listener[]> {
+  const m = new Map<K, Listener[]>();
+  for (const l of items) {
+    const k = key(l);
+    const list = m.get(k);
+    if (list) list.push(l);
+    else m.set(k, [l]);
+  }
+  return m;
+}
+
 /**
  * Decide, for every candidate fd, whether one of `listeners` adopts it or
  * why it is rejected. Pure: closes nothing, warns nobody.
@@ -464,6 +476,11 @@ export function matchSockets(listeners: readonly Listener[], candidates: readonl
   const reject = (c: Candidate, reason: RejectReason, detail: string): void => {
     rejected.push({ fd: c.fd, name: c.name, ...(c.desc ? { desc: c.desc } : {}), reason, detail });
   };
+  // Listeners indexed by name, path and port, so each fd costs the listeners
+  // that could take it, not all of them (1,000 fds x 1,000 listeners stays linear).
+  const byName = groupBy(listeners.filter((l) => l.match === 'fdname'), (l) => l.fdname);
+  const unixListeners = listeners.filter((l) => l.match === 'unix');
+  const byPort = groupBy(listeners.filter((l) => l.match === 'inet' && l.port !== undefined && l.port !== 0), (l) => l.port);
   const seen = new Set<number>();
   for (const c of candidates) {
     if (seen.has(c.fd)) {
@@ -497,17 +514,17 @@ export function matchSockets(listeners: readonly Listener[], candidates: readonl
 
     // 1. By name.
     let nameMiss: Listener | undefined;
-    const byName = listeners.filter((l) => l.match === 'fdname' && l.fdname === c.name);
-    const named = byName.find((l) => l.kind === kind);
+    const namedListeners = byName.get(c.name) ?? [];
+    const named = namedListeners.find((l) => l.kind === kind);
     if (named) {
       adopted.push({ fd: c.fd, name: c.name, desc: d, listener: named.name, via: 'fdname' });
       continue;
     }
-    if (byName.length > 0) nameMiss = byName[0];
+    if (namedListeners.length > 0) nameMiss = namedListeners[0];
 
     // 2. By address.
     if (d.family === 'unix') {
-      const owner = d.path === '' ? undefined : listeners.find((l) => l.match === 'unix' && samePath(l.path!, d.path));
+      const owner = d.path === '' ? undefined : unixListeners.find((l) => samePath(l.path!, d.path));
       if (owner) {
         adopted.push({ fd: c.fd, name: c.name, desc: d, listener: owner.name, via: 'path' });
       } else if (nameMiss) {
@@ -522,7 +539,7 @@ export function matchSockets(listeners: readonly Listener[], candidates: readonl
       reject(c, 'unsupported', `its address ${JSON.stringify(d.address)} cannot be parsed`);
       continue;
     }
-    const onPort = listeners.filter((l) => l.match === 'inet' && l.port !== undefined && l.port !== 0 && l.port === d.port);
+    const onPort = byPort.get(d.port) ?? [];
     const fitting = onPort.filter((l) => l.kind === kind);
     let best: { l: Listener; e: BindEntry; s: number } | undefined;
     for (const l of fitting) {

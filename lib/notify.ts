@@ -25,11 +25,16 @@
  *
  * @see sd_notify(3)
  */
-import * as crypto from 'node:crypto';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { native } from './binding';
 import { invalid, SdActivateError, systemError } from './errors';
+
+/** 16 random hex digits; node:crypto is loaded on first use (it costs milliseconds at import). */
+function randomHex(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node:crypto') as typeof import('node:crypto')).randomBytes(8).toString('hex');
+}
 
 /** A field value: strings are sent as they are, numbers and bigints in decimal. */
 export type NotifyValue = string | number | bigint;
@@ -311,7 +316,7 @@ let barrierCounter = 0;
 function socketPair(): Promise<{ mine: net.Socket; theirs: net.Socket }> {
   return new Promise((resolve, reject) => {
     barrierCounter += 1;
-    const name = `\0sd-activate-barrier-${process.pid}-${barrierCounter}-${crypto.randomBytes(8).toString('hex')}`;
+    const name = `\0sd-activate-barrier-${process.pid}-${barrierCounter}-${randomHex()}`;
     const server = net.createServer({ pauseOnConnect: true });
     let mine: net.Socket | undefined;
     server.once('connection', (theirs) => {

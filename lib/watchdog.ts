@@ -6,7 +6,6 @@
  * @see sd_watchdog_enabled(3), sd_notify(3), systemd.service(5) `WatchdogSec=`
  */
 import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
 import { native } from './binding';
 import { check, invalid } from './errors';
 import { msToUsec, notify } from './notify';
