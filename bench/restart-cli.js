@@ -24,14 +24,8 @@ const CLI = path.join(root, 'dist', 'cli.js');
 const APP = path.join(root, 'examples', 'http', 'app.js');
 const HOST = '127.0.0.1';
 
-const opt = (name, dflt) => {
-  const i = process.argv.indexOf(name);
-  return i < 0 ? dflt : Number(process.argv[i + 1]);
-};
-const RESTARTS = opt('--restarts', 100);
-const RATE = opt('--rate', 300);
-const INTERVAL = opt('--interval', 500);
-const JSON_OUT = process.argv.includes('--json');
+const { restarts: RESTARTS, rate: RATE, interval: INTERVAL, json: JSON_OUT } =
+  require('../scripts/load').driverOptions({ restarts: 100, rate: 300, interval: 500 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 if (!fs.existsSync(CLI)) {

@@ -24,14 +24,8 @@ const APP = path.join(root, 'examples', 'http', 'app.js');
 const CLI = path.join(root, 'dist', 'cli.js');
 const HOST = '127.0.0.1';
 
-function option(name, dflt) {
-  const i = process.argv.indexOf(name);
-  return i < 0 ? dflt : Number(process.argv[i + 1]);
-}
-const RESTARTS = option('--restarts', 5);
-const RATE = option('--rate', 400);
-const INTERVAL = option('--interval', 1000);
-const JSON_OUT = process.argv.includes('--json');
+const { restarts: RESTARTS, rate: RATE, interval: INTERVAL, json: JSON_OUT } =
+  require('./load').driverOptions({ restarts: 5, rate: 400, interval: 1000 });
 
 const say = (line) => process.stdout.write(`${line}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

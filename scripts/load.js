@@ -162,7 +162,24 @@ function formatStats(st) {
     `${errs ? ` (${errs})` : ''}`;
 }
 
-module.exports = { startLoad, runLoad, formatStats };
+/**
+ * The command-line options the restart drivers (scripts/demo.js,
+ * bench/restart-cli.js) share: --restarts N, --rate N, --interval MS, --json.
+ */
+function driverOptions(defaults, argv = process.argv) {
+  const number = (name, dflt) => {
+    const i = argv.indexOf(name);
+    return i < 0 ? dflt : Number(argv[i + 1]);
+  };
+  return {
+    restarts: number('--restarts', defaults.restarts),
+    rate: number('--rate', defaults.rate),
+    interval: number('--interval', defaults.interval),
+    json: argv.includes('--json'),
+  };
+}
+
+module.exports = { startLoad, runLoad, formatStats, driverOptions };
 
 if (require.main === module) {
   const args = process.argv.slice(2);
