@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { native, type BackendName } from './binding';
-import { SdActivateError } from './errors';
+import { SdActivateError, warn } from './errors';
 import {
   matchSockets,
   normalizeConfig,
@@ -24,7 +24,7 @@ import {
   type PlanOptions,
   type RejectReason,
 } from './match';
-import { closeFd, consume, describeSocket, formatSocket, type SocketDescription } from './sockets';
+import { closeFd, consume, describeSocket, formatSocket, probeUnixSocket, type SocketDescription } from './sockets';
 
 export type { ListenerConfig, ListenTarget, StreamTarget, DatagramTarget, RejectReason } from './match';
 
@@ -474,16 +474,7 @@ export async function removeStaleSocket(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-  if (!st.isSocket()) return false;
-  const refused = await new Promise<boolean>((resolve) => {
-    const c = net.connect({ path });
-    c.once('connect', () => {
-      c.destroy();
-      resolve(false);
-    });
-    c.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
-  if (!refused) return false;
+  if (!st.isSocket() || (await probeUnixSocket(path)) !== 'stale') return false;
   try {
     fs.unlinkSync(path);
     return true;
@@ -503,7 +494,7 @@ function configKey(listeners: Listener[]): string {
 let current: { key: string; activation: Activation } | undefined;
 
 function emitDefault(w: ActivationWarning): void {
-  process.emitWarning(w.message, { type: 'SdActivateWarning', code: w.code });
+  warn(w.message, w.code);
 }
 
 /**

@@ -8,9 +8,9 @@
  * @internal
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as util from 'node:util';
 import { native, type RawSocketInfo } from './binding';
+import { errnoName } from './errors';
+import { formatSocket, probeUnixSocket } from './sockets';
 import type { ListenSpec } from './cli-args';
 
 /** A failure the command reports on one line and exits with `status`. @internal */
@@ -44,53 +44,14 @@ export interface BoundSocket {
 const EAFNOSUPPORT = 97;
 const EADDRNOTAVAIL = 99;
 
-/** A short description of a bound socket, as the "listening on" lines print it. */
-export function socketLabel(d: RawSocketInfo): string {
-  if (d.family === 'unix') {
-    const kind = d.type === 'stream' ? 'unix' : d.type === 'dgram' ? 'unix-dgram' : d.type;
-    return `${kind} ${d.path === '' ? '(unnamed)' : d.path}`;
-  }
-  const proto = d.type === 'stream' ? 'tcp' : d.type === 'dgram' ? 'udp' : d.type;
-  const host = d.family === 'inet6' ? `[${d.address}]` : d.address;
-  const dual = d.family === 'inet6' && !d.v6only && d.address.split('%')[0] === '::' ? ' dual-stack' : '';
-  return `${proto} ${host}:${d.port}${dual}`;
-}
-
-function errnoText(r: number): { code: string; text: string } {
-  let code: string;
-  try {
-    code = util.getSystemErrorName(r);
-  } catch {
-    code = `E${-r}`;
-  }
-  return { code, text: util.getSystemErrorMap().get(r)?.[1] ?? 'unknown error' };
-}
-
 function bindError(spec: ListenSpec, r: number): CliError {
-  const { code, text } = errnoText(r);
+  const { code, text } = errnoName(r);
   const where = spec.kind === 'tcp' || spec.kind === 'udp' ? spec.text : `${spec.kind} ${spec.address}`;
   let why = `${text} (${code})`;
   if (code === 'EADDRINUSE') why = `address already in use (EADDRINUSE): another process is listening there`;
   else if (code === 'EACCES' && spec.port > 0 && spec.port < 1024) why = `permission denied (EACCES): ports below 1024 need root or CAP_NET_BIND_SERVICE`;
   else if (code === 'EADDRNOTAVAIL') why = `address not available on this machine (EADDRNOTAVAIL)`;
   return new CliError(1, `cannot listen on ${where}: ${why}`);
-}
-
-/** Connect to a unix socket file: 'stale' when nobody listens (ECONNREFUSED), else 'live'. */
-function probeUnix(path: string): Promise<'stale' | 'live' | 'gone'> {
-  return new Promise((resolve) => {
-    const s = net.connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve('live');
-    });
-    s.once('error', (err: NodeJS.ErrnoException) => {
-      s.destroy();
-      // EPROTOTYPE: a live datagram or seqpacket socket. Anything but
-      // "refused" or "gone" counts as someone being there.
-      resolve(err.code === 'ECONNREFUSED' ? 'stale' : err.code === 'ENOENT' ? 'gone' : 'live');
-    });
-  });
 }
 
 /** Make room for a unix socket file: replace a stale socket, refuse anything else. */
@@ -106,7 +67,7 @@ async function prepareUnixPath(spec: ListenSpec): Promise<void> {
   if (!st.isSocket()) {
     throw new CliError(1, `cannot listen on ${spec.kind} ${p}: the path exists and is not a socket (not removed)`);
   }
-  const state = await probeUnix(p);
+  const state = await probeUnixSocket(p);
   if (state === 'live') {
     throw new CliError(1, `cannot listen on ${spec.kind} ${p}: address already in use (EADDRINUSE): another process is listening there`);
   }
@@ -153,7 +114,7 @@ export async function bindSockets(specs: ListenSpec[], names: string[], backlog:
       const info: RawSocketInfo = typeof d === 'number'
         ? { fileType: 'socket', family: '', type: '', listening: false, address: spec.address, port: spec.port, path: '', v6only: false }
         : d;
-      const sock: BoundSocket = { fd, spec, name: names[k] ?? 'unknown', label: socketLabel(info), port: info.port };
+      const sock: BoundSocket = { fd, spec, name: names[k] ?? 'unknown', label: formatSocket(info, { state: false }), port: info.port };
       if (isPath) {
         try {
           const st = fs.statSync(spec.address);

@@ -24,7 +24,8 @@ import { DEFAULT_FDNAME, isValidFdName, type CliOptions } from './cli-args';
 import {
   childEnv, describeExit, exitStatus, reapGroup, signalGroup, spawnActivated,
 } from './cli-process';
-import { CliError, socketLabel, type BoundSocket } from './cli-sockets';
+import { CliError, type BoundSocket } from './cli-sockets';
+import { formatSocket } from './sockets';
 import { watchPaths, type Watch } from './cli-watch';
 
 /** Where the command's event lines go. @internal */
@@ -372,7 +373,7 @@ export class Supervisor {
       this.store.push({ fd, name, dev: st.dev, ino: st.ino });
       kept.add(fd);
       const d = native.describeSocket(fd);
-      const what = typeof d === 'number' ? 'fd' : d.fileType === 'socket' ? socketLabel(d) : d.fileType;
+      const what = typeof d === 'number' ? 'fd' : formatSocket(d, { state: false });
       this.log.info(`stored ${what} as ${name} (${this.store.length} of ${max})`);
     }
   }

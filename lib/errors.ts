@@ -53,6 +53,33 @@ export class SdActivateError extends Error {
 }
 
 /**
+ * The symbolic name and text of an errno: `{ code: 'EADDRINUSE', text: 'address already in use' }`.
+ *
+ * @param result - a `-errno` (a positive errno is accepted too)
+ * @internal
+ */
+export function errnoName(result: number): { code: string; text: string } {
+  const errno = -Math.abs(result);
+  let code: string;
+  try {
+    code = util.getSystemErrorName(errno);
+  } catch {
+    code = `E${-errno}`;
+  }
+  return { code, text: util.getSystemErrorMap().get(errno)?.[1] ?? 'unknown error' };
+}
+
+/**
+ * Emit a warning the way every part of sd-activate does:
+ * `process.emitWarning(message, { type: 'SdActivateWarning', code })`.
+ *
+ * @internal
+ */
+export function warn(message: string, code: string): void {
+  process.emitWarning(message, { type: 'SdActivateWarning', code });
+}
+
+/**
  * Build a {@link SystemError} from a negative errno.
  *
  * @param result - the raw `-errno` (a positive errno is accepted too)
@@ -61,13 +88,7 @@ export class SdActivateError extends Error {
  */
 export function systemError(result: number, syscall: string, detail?: string): SystemError {
   const errno = -Math.abs(result);
-  let code: string;
-  try {
-    code = util.getSystemErrorName(errno);
-  } catch {
-    code = `E${-errno}`;
-  }
-  const text = util.getSystemErrorMap().get(errno)?.[1] ?? 'unknown error';
+  const { code, text } = errnoName(errno);
   const err = new Error(`${syscall} failed: ${code} (${text})${detail ? `: ${detail}` : ''}`) as SystemError;
   err.code = code;
   err.errno = errno;

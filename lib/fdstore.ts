@@ -44,6 +44,7 @@ import type * as net from 'node:net';
 import type { Activation } from './activation';
 import { invalid } from './errors';
 import { integer, notify } from './notify';
+import { socketFd } from './sockets';
 
 /** Something whose socket can be stored: fds, or a bound Node socket or server. */
 export type StorableSocket = number | number[] | net.Server | net.Socket | dgram.Socket;
@@ -56,42 +57,6 @@ export interface StoreFdsOptions {
    * e.g. for connected sockets whose peer may hang up.
    */
   poll?: boolean;
-}
-
-interface WithHandle {
-  _handle?: { fd?: number } | null;
-}
-
-/**
- * The fd number of a bound Node socket: `server._handle.fd` for a
- * `net.Server` (http, https, tls servers too) or `net.Socket`, and the
- * internal `state symbol` handle's `fd` for a `dgram.Socket` (Node keeps it
- * there since v12; the public `_handle` getter is deprecated, DEP0112).
- * These are Node internals that have been stable for years; they are used
- * only here.
- *
- * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` when the server or
- *   socket is not listening / bound (no fd yet), or it is not a socket
- * @example
- * ```ts
- * server.listen(8080, () => console.log(socketFd(server))); // e.g. 21
- * ```
- */
-export function socketFd(target: net.Server | net.Socket | dgram.Socket): number {
-  if (target === null || typeof target !== 'object') invalid('expected a net.Server, net.Socket or dgram.Socket');
-  let handle: { fd?: number } | null | undefined;
-  const state = Object.getOwnPropertySymbols(target).find((s) => s.description === 'state symbol');
-  if (state !== undefined) {
-    // dgram.Socket
-    handle = (target as unknown as Record<symbol, { handle?: { fd?: number } | null } | undefined>)[state]?.handle;
-  } else {
-    handle = (target as WithHandle)._handle;
-  }
-  const fd = handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) {
-    invalid('the server or socket has no file descriptor yet: store it once it is listening (or bound)');
-  }
-  return fd;
 }
 
 function fdsOf(target: StorableSocket): number[] {

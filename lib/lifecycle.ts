@@ -7,7 +7,7 @@
  */
 import type * as dgram from 'node:dgram';
 import type * as net from 'node:net';
-import { invalid, type SystemError } from './errors';
+import { invalid, warn, type SystemError } from './errors';
 import { storedPathServer } from './fdstore';
 import { ready as sendReady, reloading as sendReloading, stopping as sendStopping, notify } from './notify';
 import { startWatchdog, validate as validateWatchdog, type Watchdog, type WatchdogOptions } from './watchdog';
@@ -102,9 +102,6 @@ async function send(fn: () => boolean): Promise<boolean> {
   }
 }
 
-function warn(message: string, code: string): void {
-  process.emitWarning(message, { code });
-}
 
 function message(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
@@ -165,9 +162,10 @@ function close(s: LifecycleServer): Promise<void> {
  *
  * Nothing is installed at import; signal handlers only by this call, and only
  * for the signals named. Sending never blocks: a full manager queue is
- * retried for up to 2 s. Warnings (`process.emitWarning`) have the codes
- * `SD_ACTIVATE_NOTIFY_FAILED`, `SD_ACTIVATE_RELOAD_FAILED`,
- * `SD_ACTIVATE_STOP_FAILED` and `SD_ACTIVATE_WATCHDOG_FAILED`.
+ * retried for up to 2 s. Warnings (`process.emitWarning`, type
+ * `SdActivateWarning`) have the codes `SD_ACTIVATE_NOTIFY_FAILED`,
+ * `SD_ACTIVATE_RELOAD_FAILED` and `SD_ACTIVATE_STOP_FAILED` (a malformed
+ * `WATCHDOG_USEC` is the watchdog's `SD_ACTIVATE_WATCHDOG_MALFORMED_ENV`).
  *
  * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for bad options
  * @see sd_notify(3), systemd.service(5)
@@ -215,14 +213,9 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
     if (state !== 'starting') return false;
     const sent = await send(() => sendReady(options.status));
     state = 'ready';
-    if (options.watchdog !== false) {
-      try {
-        wd = startWatchdog(typeof options.watchdog === 'object' ? options.watchdog : undefined);
-      } catch (err) {
-        // e.g. a malformed WATCHDOG_USEC: READY=1 went out, so the start still counts.
-        warn(`watchdog not started: ${message(err)}`, 'SD_ACTIVATE_WATCHDOG_FAILED');
-      }
-    }
+    // Options were validated above, and a malformed WATCHDOG_USEC is the
+    // watchdog's own warning (it then stays idle): this does not throw.
+    if (options.watchdog !== false) wd = startWatchdog(typeof options.watchdog === 'object' ? options.watchdog : undefined);
     return sent;
   })();
   readyPromise.catch((err: unknown) => warn(`READY=1 not sent: ${message(err)}`, 'SD_ACTIVATE_NOTIFY_FAILED'));

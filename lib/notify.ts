@@ -29,6 +29,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import { native } from './binding';
 import { invalid, SdActivateError, systemError } from './errors';
+import { socketFd } from './sockets';
 
 /** 16 random hex digits; node:crypto is loaded on first use (it costs milliseconds at import). */
 function randomHex(): string {
@@ -361,7 +362,7 @@ export async function barrier(timeoutMs = 5000): Promise<boolean> {
   const { mine, theirs } = await socketPair();
   let sent: boolean;
   try {
-    sent = notify({ BARRIER: 1 }, { fds: [(theirs as unknown as { _handle: { fd: number } })._handle.fd] });
+    sent = notify({ BARRIER: 1 }, { fds: [socketFd(theirs)] });
   } catch (err) {
     mine.destroy();
     throw err;

@@ -2,6 +2,8 @@
  * sd-daemon(3)'s socket functions, typed: the inherited fds (consumed once and
  * cached), `sd_is_socket_inet`/`sd_is_socket_unix`, and a socket probe.
  */
+import type * as dgram from 'node:dgram';
+import * as net from 'node:net';
 import { native, type RawSocketInfo } from './binding';
 import { check, invalid, systemError, type SystemError } from './errors';
 
@@ -204,12 +206,17 @@ export function describeSocket(fd: number): SocketDescription {
 }
 
 /**
- * A human-readable summary of a described fd, used in warnings:
- * `tcp 127.0.0.1:8080 (listening)`, `unix /run/a.sock`, `udp [::]:53`, `fifo`.
+ * A human-readable summary of a described fd, used in warnings and by the
+ * `sd-activate` command: `tcp 127.0.0.1:8080 (listening)`, `unix /run/a.sock`,
+ * `udp [::]:53 dual-stack`, `fifo`.
+ *
+ * @param options.state - append `(listening)` / `(not listening)` for stream
+ *   and seqpacket sockets (default `true`)
  */
-export function formatSocket(d: RawSocketInfo): string {
+export function formatSocket(d: RawSocketInfo, options: { state?: boolean } = {}): string {
   if (d.fileType !== 'socket') return d.fileType === 'file' ? 'regular file' : d.fileType;
-  const state = d.type === 'stream' || d.type === 'seqpacket' ? (d.listening ? ' (listening)' : ' (not listening)') : '';
+  const connected = d.type === 'stream' || d.type === 'seqpacket';
+  const state = options.state !== false && connected ? (d.listening ? ' (listening)' : ' (not listening)') : '';
   if (d.family === 'unix') {
     const kind = d.type === 'stream' ? 'unix' : `unix ${d.type}`;
     return `${kind} ${d.path === '' ? '(unnamed)' : d.path}${state}`;
@@ -240,4 +247,62 @@ export function closeFd(fd: number): void {
  */
 export function booted(): boolean {
   return check(native.booted(), 'sd_booted') > 0;
+}
+
+/**
+ * Whether anyone accepts on a unix socket file: `live` when a connection is
+ * accepted (or refused for another reason than "nobody listens", e.g.
+ * `EPROTOTYPE` for a datagram socket), `stale` when it is refused
+ * (`ECONNREFUSED`: a leftover of a crashed run), `gone` when the path does not exist.
+ *
+ * @internal
+ */
+export function probeUnixSocket(path: string): Promise<'stale' | 'live' | 'gone'> {
+  return new Promise((resolve) => {
+    const s = net.connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve('live');
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      s.destroy();
+      resolve(err.code === 'ECONNREFUSED' ? 'stale' : err.code === 'ENOENT' ? 'gone' : 'live');
+    });
+  });
+}
+
+interface WithHandle {
+  _handle?: { fd?: number } | null;
+}
+
+/**
+ * The fd number of a bound Node socket: `server._handle.fd` for a
+ * `net.Server` (http, https, tls servers too) or `net.Socket`, and the
+ * internal `state symbol` handle's `fd` for a `dgram.Socket` (Node keeps it
+ * there since v12; the public `_handle` getter is deprecated, DEP0112).
+ * These are Node internals that have been stable for years; they are used
+ * only here.
+ *
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` when the server or
+ *   socket is not listening / bound (no fd yet), or it is not a socket
+ * @example
+ * ```ts
+ * server.listen(8080, () => console.log(socketFd(server))); // e.g. 21
+ * ```
+ */
+export function socketFd(target: net.Server | net.Socket | dgram.Socket): number {
+  if (target === null || typeof target !== 'object') invalid('expected a net.Server, net.Socket or dgram.Socket');
+  let handle: { fd?: number } | null | undefined;
+  const state = Object.getOwnPropertySymbols(target).find((s) => s.description === 'state symbol');
+  if (state !== undefined) {
+    // dgram.Socket
+    handle = (target as unknown as Record<symbol, { handle?: { fd?: number } | null } | undefined>)[state]?.handle;
+  } else {
+    handle = (target as WithHandle)._handle;
+  }
+  const fd = handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) {
+    invalid('the server or socket has no file descriptor yet: store it once it is listening (or bound)');
+  }
+  return fd;
 }

@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { native } from './binding';
-import { check, invalid } from './errors';
+import { check, invalid, warn } from './errors';
 import { msToUsec, notify } from './notify';
 
 /** What {@link watchdogEnabled} found. */
@@ -239,10 +239,10 @@ export class Watchdog extends EventEmitter {
       const code = (err as { code?: string }).code ?? String(err);
       this.skips++;
       this.lastSkip = { reason: 'unsupported', at: Date.now(), blockedMs: 0, error: err };
-      process.emitWarning(`sd-activate: ignoring a malformed watchdog environment (WATCHDOG_USEC=${
+      warn(`sd-activate: ignoring a malformed watchdog environment (WATCHDOG_USEC=${
         JSON.stringify(process.env.WATCHDOG_USEC ?? null)} WATCHDOG_PID=${JSON.stringify(process.env.WATCHDOG_PID ?? null)}: ${
         code}); no watchdog pings will be sent, so a WatchdogSec= service would be restarted.`,
-      { type: 'SdActivateWarning', code: 'SD_ACTIVATE_WATCHDOG_MALFORMED_ENV' });
+      'SD_ACTIVATE_WATCHDOG_MALFORMED_ENV');
       this.emit('skip', this.lastSkip);
       return 0;
     }
@@ -395,8 +395,10 @@ function definedOnly(o: WatchdogOptions): WatchdogOptions {
  * returns the same {@link Watchdog} (no second timer). Outside systemd it
  * returns an idle watchdog (`running === false`).
  *
+ * A malformed `WATCHDOG_USEC` / `WATCHDOG_PID` is a warning
+ * (`SD_ACTIVATE_WATCHDOG_MALFORMED_ENV`) and an idle watchdog, not an error.
+ *
  * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for bad options
- * @throws {@link SystemError} `EINVAL` for a malformed `WATCHDOG_USEC` / `WATCHDOG_PID`
  * @see sd_watchdog_enabled(3)
  * @example
  * ```ts

@@ -21,7 +21,6 @@ struct Backend {
   // Blocking notify (libsystemd semantics); only ever called off the main thread.
   int (*pid_notify_with_fds)(pid_t pid, int unset_environment, const char* state,
                              const int* fds, unsigned n_fds);
-  int (*notify_barrier)(int unset_environment, uint64_t timeout);
 };
 
 // The builtin implementation; always available.

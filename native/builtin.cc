@@ -277,22 +277,10 @@ uint64_t now_usec() {
   return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
 }
 
-// BARRIER=1 with the write end of a pipe; the manager closes its copy once it
-// has processed every earlier message, which we see as POLLHUP.
-int b_notify_barrier(int unset_environment, uint64_t timeout) {
-  int pipe_fd[2];
-  if (pipe2(pipe_fd, O_CLOEXEC) < 0) return -errno;
-  int r = b_pid_notify_with_fds(0, unset_environment, "BARRIER=1", &pipe_fd[1], 1);
-  close(pipe_fd[1]);
-  if (r > 0) r = builtin::wait_hangup(pipe_fd[0], timeout);
-  close(pipe_fd[0]);
-  return r;
-}
-
 const Backend kBuiltin = {
     "builtin", "none",
     b_listen_fds_with_names, b_is_socket_inet, b_is_socket_unix, b_booted,
-    b_watchdog_enabled, b_pid_notify_with_fds, b_notify_barrier,
+    b_watchdog_enabled, b_pid_notify_with_fds,
 };
 
 }  // namespace

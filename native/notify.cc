@@ -35,13 +35,9 @@ int connect_to(const char* e) {
   if (len < 0) return len;
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -errno;
-  // As libsystemd's fd_inc_sndbuf(): datagrams in flight are charged to the
-  // sender's buffer until the manager reads them, so a small one fills first.
-  int size = 8 * 1024 * 1024;
-  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) < 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0) {
-    // best effort; the kernel caps SO_SNDBUF at wmem_max and FORCE needs CAP_NET_ADMIN
-  }
+  // Datagrams in flight are charged to the sender's buffer until the manager
+  // reads them, so a small one fills first.
+  builtin::inc_sndbuf(fd);
   if (connect(fd, (struct sockaddr*)&addr, (socklen_t)len) < 0) {
     int r = -errno;
     close(fd);
