@@ -9,6 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { child, startCli, alive } = require('./fixtures/cli-harness');
 const { startLoad } = require('../scripts/load');
+const { freePort } = require('./helpers/child');
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sdact-cli-restart-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -113,7 +114,7 @@ test('without --restart or --watch the command ends when the child does', async 
   assert.equal(h.pids().length, 1);
 });
 
-test('--watch: a change restarts the child; after a crash it waits for the next change', async () => {
+test('--watch: a change restarts the child; changes under node_modules do not', async () => {
   const dir = path.join(tmp, 'src');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'app.txt');
@@ -190,9 +191,7 @@ test('without --fdstore, stored fds are closed and the next child gets only the 
 });
 
 test('examples/http/app.js under sd-activate: adopts the socket, READY relayed, restarts and drains on SIGTERM', async () => {
-  const { port } = await new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const a = s.address(); s.close(() => resolve(a)); });
-  });
+  const port = freePort();
   const app = path.join(__dirname, '..', 'examples', 'http', 'app.js');
   const h = startCli(['-l', `127.0.0.1:${port}`, '--', process.execPath, app], { env: { PORT: String(port), HOST: '127.0.0.1' } });
   try {

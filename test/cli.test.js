@@ -165,7 +165,7 @@ test('bad command lines: a clear error, a pointer to --help, exit 2', async () =
     [['-l', '[::1]80', 'true'], /\[ADDRESS\]:PORT/],
     [['-l', 'unix:', 'true'], /empty socket path/],
     [['-l', `unix:/${'x'.repeat(120)}`, 'true'], /socket path too long/],
-    [['-l', 'a:b=8080', 'true'], /bad/],
+    [['-l', 'a:b=8080', 'true'], /bad address "a" in listen spec "a:b=8080"/],
     [['--fdname', 'a:b', '-l', '8080', 'true'], /2 names given with --fdname for 1 socket/],
     [['--fdname', 'bad name\u0001', '-l', '8080', 'true'], /bad --fdname/],
     [['-l', 'x=8080', '--fdname', 'y', 'true'], /not both/],

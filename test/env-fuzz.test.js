@@ -8,16 +8,13 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
 const fc = require('fast-check');
-const native = require('./helpers/native');
+const { availableBackends, crossBackendSkip } = require('./helpers/backends');
 const { openSocket, runChild } = require('./helpers/child');
 
 const seed = process.env.SD_ACTIVATE_SEED ? Number(process.env.SD_ACTIVATE_SEED) : crypto.randomInt(2 ** 31);
 const CASES = Number(process.env.SD_ACTIVATE_FUZZ_CASES || 24);
-const backends = ['libsystemd', 'builtin'].filter((b) => b === 'builtin' || native.backend === 'libsystemd');
+const backends = availableBackends();
 
 const number = fc.oneof(
   fc.constantFrom('1', '2', '0', '-1', '3', ' 1', '1 ', '0x1', '01', '+1', '', 'x', '2147483647', '99999999999999999999', '１'),
@@ -70,7 +67,9 @@ function check(c, { r, port }, backend) {
   if (o.adopted.length > 0) {
     assert.equal(o.environment, 'inherited', where);
     assert.equal(c.pid, 'self', `adopted a socket meant for another pid ${where}`);
-    assert.deepEqual(o.targets, [{ fd: 3, backlog: o.targets[0].backlog }], where);
+    assert.equal(o.targets.length, 1, where);
+    assert.equal(o.targets[0].fd, 3, where);
+    assert.ok(Number.isInteger(o.targets[0].backlog) && o.targets[0].backlog > 0, `backlog ${where}`);
   } else {
     assert.ok(o.targets.every((t) => t.fd === undefined), where);
     if (o.environment === 'inherited') assert.equal(o.fd3Open, false, `unadopted inherited socket left open ${where}`);
@@ -88,27 +87,22 @@ function check(c, { r, port }, backend) {
   return o;
 }
 
-test(`generated environments: ${CASES} cases on ${backends.join(' and ')} (seed ${seed})`, async (t) => {
+test(`generated environments: ${CASES} cases on ${backends.join(' and ')} (seed ${seed})`, { skip: crossBackendSkip() }, async (t) => {
   t.diagnostic(`seed ${seed}: replay with SD_ACTIVATE_SEED=${seed}`);
   const cases = fc.sample(caseArb, { seed, numRuns: CASES });
   // A few fixed cases the generator may miss: valid, and valid but for another pid.
   cases.push({ pid: 'self', fds: '1', names: 'web' }, { pid: '1', fds: '1' }, { pid: 'self', fds: '1', names: 'a:b' });
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sdact-fuzz-'));
-  try {
-    let adopted = 0;
-    for (const c of cases) {
-      const answers = [];
-      for (const b of backends) {
-        const res = await runCase(c, b);
-        const o = check(c, res, b);
-        if (o.adopted.length) adopted++;
-        answers.push({ environment: o.environment, adopted: o.adopted.length, warnings: o.warnings,
-          ready: o.ready.code ?? o.ready.value, watchdog: o.watchdogEnabled.code ?? o.watchdogEnabled.value });
-      }
-      if (answers.length === 2) assert.deepEqual(answers[1], answers[0], `backends differ on ${JSON.stringify(c)} (seed ${seed})`);
+  let adopted = 0;
+  for (const c of cases) {
+    const answers = [];
+    for (const b of backends) {
+      const res = await runCase(c, b);
+      const o = check(c, res, b);
+      if (o.adopted.length) adopted++;
+      answers.push({ environment: o.environment, adopted: o.adopted.length, warnings: o.warnings,
+        ready: o.ready.code ?? o.ready.value, watchdog: o.watchdogEnabled.code ?? o.watchdogEnabled.value });
     }
-    assert.ok(adopted > 0, 'the valid fixed case adopts fd 3');
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    if (answers.length === 2) assert.deepEqual(answers[1], answers[0], `backends differ on ${JSON.stringify(c)} (seed ${seed})`);
   }
+  assert.ok(adopted > 0, 'the valid fixed case adopts fd 3');
 });

@@ -12,7 +12,7 @@ const path = require('node:path');
 const util = require('node:util');
 const { monitorEventLoopDelay, performance } = require('node:perf_hooks');
 const native = require('./helpers/native');
-const { startReceiver } = require('./helpers/receiver');
+const { startReceiver, nativeReceiver } = require('./helpers/receiver');
 const { runChild } = require('./helpers/child');
 
 const EVAL = path.join(__dirname, 'fixtures', 'native-eval.js');
@@ -40,28 +40,6 @@ let token = 0;
 const unique = (prefix) => `${prefix}-${process.pid}-${++token}`;
 
 /** A native NotifyReceiver collecting messages, with next(pred). */
-function nativeReceiver(address) {
-  const messages = [];
-  const waiters = [];
-  const r = new native.NotifyReceiver(address, (text, pid, fds) => {
-    for (const fd of fds) native.close(fd);
-    const m = { text, pid, fds: fds.length };
-    messages.push(m);
-    for (const w of waiters.slice()) if (w.pred(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
-  });
-  return {
-    address, messages, receiver: r,
-    next(pred, ms = 10000) {
-      const have = messages.find(pred);
-      if (have) return Promise.resolve(have);
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`nothing matching at ${address}: ${JSON.stringify(messages)}`)), ms);
-        waiters.push({ pred, resolve: (m) => { clearTimeout(t); resolve(m); } });
-      });
-    },
-    close: () => r.close(),
-  };
-}
 
 describe('NOTIFY_SOCKET unset', () => {
   test('notify, notifyAsync and barrier return 0 (not sent)', async () => {
@@ -432,7 +410,7 @@ describe('NotifyReceiver', () => {
           const text = `FDSTORE=1\n${unique('nr')}`;
           assert.equal(native.notify(0, text, [tcp]), 1);
           const m = await rx.next((x) => x.text === text);
-          assert.deepEqual([m.pid, m.fds], [process.pid, 1]);
+          assert.deepEqual([m.pid, m.fds.length], [process.pid, 1]);
         } finally {
           native.close(tcp);
         }

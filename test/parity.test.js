@@ -9,8 +9,8 @@
 //   SD_ACTIVATE_SEED=<n> npm test -- test/parity.test.js   replays a run
 //   SD_ACTIVATE_PARITY_CASES=<n>                            more or fewer cases
 //
-// It spawns its own two children, so it runs the same way whichever backend
-// npm test selected (each run with its own seed).
+// It spawns its own two children, so it runs once per `npm test`, in the pass
+// of the first backend available (helpers/backends.js).
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
@@ -18,12 +18,11 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const util = require('node:util');
-const { spawnSync } = require('node:child_process');
 const fc = require('fast-check');
 const native = require('./helpers/native');
 const { openSocket, startChild } = require('./helpers/child');
+const { backendAvailable, crossBackendSkip } = require('./helpers/backends');
 
-const ROOT = path.join(__dirname, '..');
 const CHILD = path.join(__dirname, 'fixtures', 'parity-child.js');
 const seed = process.env.SD_ACTIVATE_SEED ? Number(process.env.SD_ACTIVATE_SEED) : crypto.randomInt(2 ** 31);
 const count = Number(process.env.SD_ACTIVATE_PARITY_CASES || 2000);
@@ -135,12 +134,6 @@ const caseArb = fc.record({
 
 // ---------------------------------------------------------------- runner
 
-function backendAvailable(backend) {
-  const r = spawnSync(process.execPath, ['-p', `require('node-gyp-build')(${JSON.stringify(ROOT)}).backend`],
-    { env: { ...process.env, SD_ACTIVATE_BACKEND: backend }, encoding: 'utf8' });
-  return r.stdout.trim() === backend;
-}
-
 async function runBackend(backend, casesFile, receiver) {
   const outFile = path.join(tmp, `${backend}.json`);
   const fds = [openSocket('tcp', '127.0.0.1', 0).fd, openSocket('udp', '127.0.0.1', 0).fd,
@@ -158,7 +151,7 @@ async function runBackend(backend, casesFile, receiver) {
 const show = (v) => JSON.stringify(v, (k, x) => (typeof x === 'string' && x.length > 60 ? `${x.slice(0, 40)}...(${x.length})` : x));
 const errName = (r) => (typeof r === 'number' && r < 0 ? util.getSystemErrorName(r) : r);
 
-test(`builtin gives libsystemd's result for generated environments and probes (seed ${seed})`, async (t) => {
+test(`builtin gives libsystemd's result for generated environments and probes (seed ${seed})`, { skip: crossBackendSkip() }, async (t) => {
   t.diagnostic(`seed ${seed}, ${count} cases; replay with SD_ACTIVATE_SEED=${seed} npm test -- test/parity.test.js`);
   if (!backendAvailable('libsystemd')) {
     t.skip('the libsystemd backend is not available in this build or on this host: nothing to compare against');

@@ -25,24 +25,7 @@ test('no addon: imports, backend unavailable, nothing inherited, notify false, s
   assert.equal(out.info.backend, 'unavailable');
   assert.match(out.loadError, /No native build was found/);
   assert.deepEqual(out.fds, []);
-  if (out.notify !== null) assert.equal(out.notify, false);
-  if (out.ready !== null) assert.equal(out.ready, false);
-  if (out.targets) {
-    assert.deepEqual(out.targets, [{ host: '127.0.0.1', port: 0 }].map((t) => ({ ...t, ...out.targets[0] })));
-    assert.equal(out.targets[0].fd, undefined, 'nothing adopted without the addon');
-  }
-});
-
-test('the real addon loads the expected backend', () => {
-  const native = require('./helpers/native');
-  const want = process.env.SD_ACTIVATE_EXPECT_BACKEND;
-  if (want) assert.equal(native.backend, want);
-  assert.ok(['libsystemd', 'builtin'].includes(native.backend));
-  assert.equal(require('../dist').backend, native.backend);
-  if (native.backend === 'libsystemd') {
-    assert.match(native.libsystemdVersion, /^\d{3}$/);
-    assert.ok(['linked', 'dlopen'].includes(native.linkage));
-  } else {
-    assert.equal(native.linkage, 'none');
-  }
+  assert.equal(out.notify, false, 'notify reports "not sent"');
+  assert.equal(out.ready, false);
+  assert.deepEqual(out.targets, [{ host: '127.0.0.1', port: 0 }], 'nothing adopted: the listener binds itself');
 });

@@ -5,7 +5,7 @@
 // second JSON line.
 const net = require('node:net');
 const dgram = require('node:dgram');
-const { startChild, openSocket } = require('./child');
+const { startChild, freePort } = require('./child');
 
 /**
  * startApp(spec, childOptions) -> Promise<{ ready, pid, stop() -> Promise<{ final, code, stderr }> }>
@@ -82,13 +82,6 @@ function udpAsk(port, address = '127.0.0.1', text = 'ping') {
     s.on('error', (e) => { clearTimeout(timer); s.close(); reject(e); });
     s.send(text, port, address);
   });
-}
-
-/** A port that was free a moment ago (bound, then closed). */
-function freePort(address = '127.0.0.1') {
-  const s = openSocket('tcp', address, 0, { backlog: -1 });
-  require('./native').close(s.fd);
-  return s.port;
 }
 
 module.exports = { startApp, probe, tryProbe, udpAsk, freePort };

@@ -81,4 +81,11 @@ function startChild({ fds = [], listenFds, names, listenPid, env = {}, script, a
   return { proc, done };
 }
 
-module.exports = { openSocket, runChild, startChild, FIXTURES };
+/** A port that was free a moment ago (bound, then closed). */
+function freePort(address = '127.0.0.1') {
+  const s = openSocket('tcp', address, 0, { backlog: -1 });
+  native.close(s.fd);
+  return s.port;
+}
+
+module.exports = { openSocket, runChild, startChild, freePort, FIXTURES };

@@ -64,4 +64,40 @@ async function startReceiver({ kind = 'path', rcvbuf } = {}) {
   };
 }
 
-module.exports = { startReceiver };
+/**
+ * A receiver on sd-activate's own native.NotifyReceiver (for tests that need
+ * the fds a message carries, or test the receiver itself). Messages are
+ * { text, pid, fds }: fds are closed on arrival unless keepFds.
+ * Returns { address, messages, receiver, next(pred, ms), close() }.
+ */
+function nativeReceiver(address, { keepFds = false } = {}) {
+  const native = require('./native');
+  const messages = [];
+  const waiters = [];
+  const receiver = new native.NotifyReceiver(address, (text, pid, fds) => {
+    if (!keepFds) for (const fd of fds) native.close(fd);
+    const m = { text, pid, fds };
+    messages.push(m);
+    for (const w of waiters.slice()) if (w.pred(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
+  });
+  return {
+    address,
+    messages,
+    receiver,
+    next(pred = () => true, ms = 15000) {
+      const have = messages.find(pred);
+      if (have) return Promise.resolve(have);
+      return new Promise((resolve, reject) => {
+        const w = { pred, resolve: (m) => { clearTimeout(t); resolve(m); } };
+        const t = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`no matching message at ${address} within ${ms} ms: ${JSON.stringify(messages)}`));
+        }, ms);
+        waiters.push(w);
+      });
+    },
+    close: () => receiver.close(),
+  };
+}
+
+module.exports = { startReceiver, nativeReceiver };
