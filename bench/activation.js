@@ -10,21 +10,14 @@
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const http = require('node:http');
-const net = require('node:net');
 const path = require('node:path');
 const native = require('node-gyp-build')(path.join(__dirname, '..'));
 
 const args = process.argv.slice(2);
 const ROUNDS = (() => { const i = args.indexOf('--rounds'); return i >= 0 ? Number(args[i + 1]) : 15; })();
 const child = path.join(__dirname, 'activation-child.js');
-const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+const { median, freePort } = require('../scripts/load');
 const fmt = (x) => `${x.toFixed(2)} ms`;
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
 
 function get(port) {
   return new Promise((resolve) => {
@@ -45,13 +38,18 @@ async function firstRequest(mode) {
     proc = spawn('sh', ['-c', 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"', process.execPath, child, 'serve-activated', String(port)],
       { stdio: ['ignore', 'ignore', 'inherit', fd] });
     native.close(fd);
-    await get(port); // waits in the backlog until the child serves it
+    // Waits in the backlog until the child serves it.
+    if (!(await get(port))) throw new Error('the activated child did not serve the first request');
   } else {
     // Through the same `sh -c exec` as the activated child, so both pay for it.
     proc = spawn('sh', ['-c', 'exec "$0" "$@"', process.execPath, child, 'serve-plain', String(port)],
       { stdio: ['ignore', 'ignore', 'inherit'] });
     // A self-binding server refuses until it listens: retry as a client would.
-    while (!(await get(port))) await new Promise((r) => setTimeout(r, 1));
+    const deadline = Date.now() + 10000;
+    while (!(await get(port))) {
+      if (Date.now() > deadline) throw new Error('the self-binding child did not serve within 10 s');
+      await new Promise((r) => setTimeout(r, 1));
+    }
   }
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e6;
   proc.kill('SIGTERM');
@@ -106,7 +104,11 @@ async function main() {
   for (const n of [10, 100, 1000]) {
     const runs = [];
     let last;
-    for (let r = 0; r < 3; r++) { last = matchInChild(n); runs.push(last.activateMs); }
+    for (let r = 0; r < 3; r++) {
+      last = matchInChild(n);
+      if (last.adopted !== n) throw new Error(`activate() adopted ${last.adopted} of ${n} fds`);
+      runs.push(last.activateMs);
+    }
     const pure = pureMatch(n);
     console.log(`| ${n} | ${fmt(median(runs))} | ${last.adopted}/${n} | ${fmt(pure.ms)} | ${((median(runs) / n) * 1000).toFixed(1)} µs |`);
   }

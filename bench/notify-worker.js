@@ -24,12 +24,7 @@ function time(fn, n) {
 let fn;
 if (contender === 'ours') {
   const sd = require(path.join(__dirname, '..', 'dist'));
-  if (typeof sd.status === 'function') {
-    fn = () => { try { return sd.status('bench'); } catch { return false; } };
-  } else {
-    const native = require('node-gyp-build')(path.join(__dirname, '..'));
-    fn = () => native.notify(0, 'STATUS=bench', []) > 0;
-  }
+  fn = () => { try { return sd.status('bench'); } catch { return false; } };
 } else if (contender === 'native') {
   // The addon's notify primitive without the TypeScript layer (diagnostic row).
   const native = require('node-gyp-build')(path.join(__dirname, '..'));

@@ -12,6 +12,7 @@
 //   node bench/notify.js [--calls N] [--rounds R]
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
+const { median } = require('../scripts/load');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -125,7 +126,6 @@ async function main() {
   await new Promise((r) => receiver.once('close', r));
   fs.rmSync(dir, { recursive: true, force: true });
 
-  const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
   const raw = median(samples.get(contenders[0].name));
   console.log(`\nnotify cost per call: ${ROUNDS} interleaved rounds of ${CALLS} calls (spawn: 40), medians, ${os.cpus().length} cores`);
   console.log('| contender | per call | vs raw loop | failed calls |');

@@ -14,10 +14,9 @@
 // did not grow; 1 otherwise. Needs a build (`npx tsc -p .` and the addon).
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
 const readline = require('node:readline');
-const { startLoad, formatStats } = require('../scripts/load');
+const { driverOptions, formatStats, freePort, percentile, startLoad } = require('../scripts/load');
 
 const root = path.join(__dirname, '..');
 const CLI = path.join(root, 'dist', 'cli.js');
@@ -25,22 +24,12 @@ const APP = path.join(root, 'examples', 'http', 'app.js');
 const HOST = '127.0.0.1';
 
 const { restarts: RESTARTS, rate: RATE, interval: INTERVAL, json: JSON_OUT } =
-  require('../scripts/load').driverOptions({ restarts: 100, rate: 300, interval: 500 });
+  driverOptions({ restarts: 100, rate: 300, interval: 500 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 if (!fs.existsSync(CLI)) {
   console.error('restart-cli: dist/cli.js is missing; build first (npx tsc -p .)');
   process.exit(2);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().on('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** TcpExt counters from /proc/net/netstat (this network namespace). */
@@ -73,10 +62,10 @@ function holderRssKb(pid) {
   }
 }
 
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const pct = percentile;
 
 async function main() {
-  const port = await freePort();
+  const port = await freePort(HOST);
   const holder = spawn(process.execPath, [CLI, '-l', `${HOST}:${port}`, '--', process.execPath, APP], {
     cwd: root,
     env: { ...process.env, PORT: String(port), HOST },

@@ -23,13 +23,7 @@ const { spawnSync } = require('node:child_process');
 
 const root = path.join(__dirname, '..');
 const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : def;
-};
-const restarts = Number(opt('restarts', 20));
-const rate = Number(opt('rate', 500));
-const json = args.includes('--json');
+const { restarts, rate, json } = require('../scripts/load').driverOptions({ restarts: 20, rate: 500 });
 
 const h = require(path.join(root, 'test', 'e2e', 'harness.js'));
 

@@ -12,12 +12,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import type { CliOptions } from './cli-args';
 import {
-  childEnv, describeExit, reapGroup, signalGroup, spawnActivated,
+  childEnv, describeExit, reapGroup, signalGroup, spawnActivated, STOP_SIGNALS,
 } from './cli-process';
 import type { BoundSocket } from './cli-sockets';
 import type { CliLog } from './cli-supervisor';
-
-const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT'];
 
 /** Accepts connections and runs one child per connection. @internal */
 export class Acceptor {
@@ -48,7 +46,7 @@ export class Acceptor {
     for (const s of this.sockets) {
       const server = net.createServer({ pauseOnConnect: true }, (conn) => this.onConnection(s, conn));
       server.on('error', (err) => this.log.error(`accepting on ${s.label}: ${err.message}`));
-      server.listen({ fd: s.fd, backlog: this.options.backlog });
+      server.listen({ fd: s.fd }, this.options.backlog); // Node takes a backlog for { fd } only as an argument
       this.servers.push(server);
     }
     const on = (sig: NodeJS.Signals, fn: () => void): void => {

@@ -7,6 +7,7 @@
  * @internal
  */
 import * as net from 'node:net';
+import { isValidFdName } from './sockets';
 
 /** The kinds of socket the command can bind (the addon's `openSocket` kinds). */
 export type ListenKind = 'tcp' | 'udp' | 'unix' | 'unix-dgram' | 'seqpacket';
@@ -82,18 +83,6 @@ export const DEFAULT_FDNAME = 'unknown';
 /** systemd's default Backlog= (SOMAXCONN); the kernel caps it at net.core.somaxconn. */
 export const DEFAULT_BACKLOG = 4096;
 
-/**
- * Whether `name` is a valid LISTEN_FDNAMES entry as systemd accepts it
- * (`fdname_is_valid`): 1..255 printable ASCII characters, no `:`.
- */
-export function isValidFdName(name: string): boolean {
-  if (name.length === 0 || name.length > 255) return false;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x3a /* : */) return false;
-  }
-  return true;
-}
 
 function parsePort(text: string, spec: string): number {
   if (!/^\d{1,5}$/.test(text)) throw new UsageError(`bad port ${JSON.stringify(text)} in listen spec ${JSON.stringify(spec)} (0..65535)`);
@@ -384,7 +373,7 @@ COMMAND (its process group) and sd-activate exits with its status (128+N when
 it was killed by signal N). SIGUSR1 and SIGUSR2 are passed on.
 
 Exit status: COMMAND's; 1 when a socket cannot be bound (e.g. address in use);
-2 for a bad command line; 127 when COMMAND is not found.
+2 for a bad command line; 127 when COMMAND is not found, 126 when it cannot be run.
 
 Examples:
   sd-activate -l 8080 -- node server.js

@@ -142,6 +142,9 @@ export async function reapGroup(pgid: number, timeoutMs: number, termFirst: bool
   }
 }
 
+/** The signals that stop the command: passed to the child, then the command exits. */
+export const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT'];
+
 /** setTimeout as a promise. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -20,12 +20,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { native } from './binding';
-import { DEFAULT_FDNAME, isValidFdName, type CliOptions } from './cli-args';
+import { DEFAULT_FDNAME, type CliOptions } from './cli-args';
 import {
-  childEnv, describeExit, exitStatus, reapGroup, signalGroup, spawnActivated,
+  childEnv, describeExit, exitStatus, reapGroup, signalGroup, spawnActivated, STOP_SIGNALS,
 } from './cli-process';
 import { CliError, type BoundSocket } from './cli-sockets';
-import { formatSocket } from './sockets';
+import { formatSocket, isValidFdName } from './sockets';
 import { watchPaths, type Watch } from './cli-watch';
 
 /** Where the command's event lines go. @internal */
@@ -61,7 +61,6 @@ const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
 const WATCH_DEBOUNCE_MS = 200;
 
-const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT'];
 const PASS_SIGNALS: NodeJS.Signals[] = ['SIGUSR1', 'SIGUSR2'];
 
 /** Runs and restarts the command over the held sockets. @internal */

@@ -44,7 +44,7 @@ import type * as net from 'node:net';
 import type { Activation } from './activation';
 import { invalid } from './errors';
 import { integer, notify } from './notify';
-import { socketFd } from './sockets';
+import { isValidFdName, socketFd } from './sockets';
 
 /** Something whose socket can be stored: fds, or a bound Node socket or server. */
 export type StorableSocket = number | number[] | net.Server | net.Socket | dgram.Socket;
@@ -74,11 +74,8 @@ function fdsOf(target: StorableSocket): number[] {
  * `LISTEN_FDNAMES`). @internal
  */
 export function fdName(name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 255) {
-    invalid(`an fd name must be a string of 1 to 255 characters (got ${JSON.stringify(name)})`);
-  }
-  if (!/^[\x20-\x39\x3b-\x7e]+$/.test(name)) {
-    invalid(`an fd name must be printable ASCII without ":" (got ${JSON.stringify(name)})`);
+  if (!isValidFdName(name)) {
+    invalid(`an fd name must be 1 to 255 printable ASCII characters without ":" (got ${JSON.stringify(name)})`);
   }
   return name;
 }

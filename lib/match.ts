@@ -10,6 +10,7 @@
 import * as net from 'node:net';
 import * as nodePath from 'node:path';
 import { invalid } from './errors';
+import { isValidFdName } from './sockets';
 import type { RawSocketInfo } from './binding';
 
 /**
@@ -366,8 +367,8 @@ export function normalizeListener(name: string, config: ListenerConfig): Listene
   if (c.backlog !== undefined && (!posInt(c.backlog, 0x7fffffff) || c.backlog === 0)) invalid(`${where}: backlog must be a positive integer`);
   if (c.ipv6Only !== undefined && typeof c.ipv6Only !== 'boolean') invalid(`${where}: ipv6Only must be a boolean`);
   if (c.fdname !== undefined) {
-    if (typeof c.fdname !== 'string' || c.fdname === '' || c.fdname.length > 255 || /[:\x00-\x1f\x7f]/.test(c.fdname)) {
-      invalid(`${where}: fdname must be a non-empty name without ':' or control characters, at most 255 characters`);
+    if (!isValidFdName(c.fdname)) {
+      invalid(`${where}: fdname must be 1 to 255 printable ASCII characters without ':' (as FileDescriptorName= allows)`);
     }
   }
   let path: string | undefined;

@@ -306,3 +306,14 @@ export function socketFd(target: net.Server | net.Socket | dgram.Socket): number
   }
   return fd;
 }
+
+/**
+ * Whether `name` is a valid LISTEN_FDNAMES entry as systemd accepts it
+ * (`fdname_is_valid`: `FileDescriptorName=`, `FDNAME=`): 1 to 255 printable
+ * ASCII characters, no `:`.
+ *
+ * @internal
+ */
+export function isValidFdName(name: unknown): name is string {
+  return typeof name === 'string' && name.length > 0 && name.length <= 255 && /^[\x20-\x39\x3b-\x7e]+$/.test(name);
+}

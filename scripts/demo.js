@@ -15,7 +15,6 @@
 // restarts (1000), --json (print the figures as JSON too).
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
 const readline = require('node:readline');
 
@@ -24,8 +23,10 @@ const APP = path.join(root, 'examples', 'http', 'app.js');
 const CLI = path.join(root, 'dist', 'cli.js');
 const HOST = '127.0.0.1';
 
+const { driverOptions, freePort, startLoad } = require('./load');
+
 const { restarts: RESTARTS, rate: RATE, interval: INTERVAL, json: JSON_OUT } =
-  require('./load').driverOptions({ restarts: 5, rate: 400, interval: 1000 });
+  driverOptions({ restarts: 5, rate: 400, interval: 1000 });
 
 const say = (line) => process.stdout.write(`${line}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -68,17 +69,6 @@ function build() {
 }
 
 // ---- 2. helpers ------------------------------------------------------------
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Follow a process's stderr lines; waitFor(re, n) resolves the n-th match. */
 function follow(proc, echo) {
@@ -130,7 +120,6 @@ function exited(proc) {
 
 // ---- 3. the two modes ------------------------------------------------------
 
-const { startLoad } = require('./load');
 
 async function withSdActivate(port) {
   say(`\n1. the app under sd-activate, which holds ${HOST}:${port}; ${RESTARTS} restarts (SIGHUP) under ${RATE} connections/s`);
@@ -208,7 +197,7 @@ async function main() {
   build();
   const { backend } = require(path.join(root, 'dist'));
   say(`sd-activate demo (backend: ${backend}; node ${process.version})`);
-  const port = await freePort();
+  const port = await freePort(HOST);
   const a = await withSdActivate(port);
   const b = await selfBound(port);
   const rows = [

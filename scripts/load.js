@@ -65,9 +65,26 @@ function request(target, reqPath, timeoutMs, done) {
   sock.on('close', () => finish('failed', 'CLOSED'));
 }
 
+/** The p-th percentile of an ascending array (0 when empty). */
 function percentile(sorted, p) {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** The median of unsorted numbers. */
+function median(values) {
+  return percentile([...values].sort((x, y) => x - y), 50);
+}
+
+/** A loopback TCP port that was free a moment ago. */
+function freePort(host = '127.0.0.1') {
+  return new Promise((resolve, reject) => {
+    const s = require('node:net').createServer().on('error', reject);
+    s.listen(0, host, () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 /**
@@ -179,7 +196,7 @@ function driverOptions(defaults, argv = process.argv) {
   };
 }
 
-module.exports = { startLoad, runLoad, formatStats, driverOptions };
+module.exports = { startLoad, runLoad, formatStats, driverOptions, percentile, median, freePort };
 
 if (require.main === module) {
   const args = process.argv.slice(2);
@@ -205,15 +222,11 @@ if (require.main === module) {
       process.exit(0);
     } else { console.error(`load: unknown argument ${a}`); process.exit(2); }
   }
-  let load;
-  try {
-    load = runLoad(o);
-  } catch (err) {
-    console.error(`load: ${err.message}`);
-    process.exit(2);
-  }
-  load.then((st) => {
+  runLoad(o).then((st) => {
     console.log(json ? JSON.stringify(st) : formatStats(st));
     process.exit(st.refused + st.failed === 0 ? 0 : 1);
+  }, (err) => {
+    console.error(`load: ${err.message}`);
+    process.exit(2);
   });
 }

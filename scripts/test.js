@@ -56,6 +56,10 @@ let backends = ['libsystemd', 'builtin'].filter((b) => probe(b) === b);
 if (process.env.SD_ACTIVATE_BACKENDS) {
   backends = process.env.SD_ACTIVATE_BACKENDS.split(',').map((s) => s.trim()).filter(Boolean);
 }
+if (backends.length === 0) {
+  console.error(`sd-activate tests: no backend loads (the addon reports ${addon.backend}); nothing would be tested`);
+  process.exit(1);
+}
 const files = process.argv.slice(2);
 const suites = files.length > 0 ? files : fs.readdirSync(path.join(root, 'test'))
   .filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join('test', f));

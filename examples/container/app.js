@@ -12,5 +12,5 @@ const servers = activation.targets('http').map((target) => http.createServer((re
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ app: 'container-example', pid: process.pid, inherited: activation.inherited('http'),
     environment: report.environment, listenPid: report.env.LISTEN_PID }));
-}).listen(target));
+}).listen(target, target.backlog)); // the backlog: Node re-listens an inherited fd
 lifecycle({ servers, status: `container-example: pid ${process.pid}, ${activation.environment}` });

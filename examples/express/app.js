@@ -15,9 +15,10 @@ app.get('/', (req, res) => {
   res.json({ app: 'express', pid: process.pid, inherited: activation.inherited('http') });
 });
 
-// app.listen(target) is server.listen(target): `{ fd }` when systemd passed
-// the socket, `{ host, port }` when the app runs on its own.
-const servers = activation.targets('http').map((target) => app.listen(target));
+// app.listen(...) is server.listen(...): `{ fd }` when systemd passed the
+// socket, `{ host, port }` when the app runs on its own; the backlog because
+// Node re-listens an inherited fd (it would use 511, not the unit's Backlog=).
+const servers = activation.targets('http').map((target) => app.listen(target, target.backlog));
 
 // READY=1 once listening; on SIGTERM: STOPPING=1, finish in-flight requests, exit.
 lifecycle({ servers, status: 'express: serving' });

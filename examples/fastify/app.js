@@ -22,7 +22,7 @@ app.get('/', async () => ({ app: 'fastify', pid: process.pid, inherited: activat
   // one closes the socket under the other. Let Fastify finish its setup,
   // then listen on its server.
   await app.ready();
-  app.server.listen(target);
+  app.server.listen(target, target.backlog);
   lifecycle({ servers: [app.server], status: 'fastify: serving', onStop: () => app.close() });
 })().catch((err) => {
   console.error(err);

@@ -24,7 +24,7 @@ const activation = activate({ http: { port: Number(process.env.PORT || 8083), bi
 const servers = activation.targets('http').map((target) => http.createServer((req, res) => {
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ app: 'reload-example', pid: process.pid, generation, greeting: config.greeting }));
-}).listen(target));
+}).listen(target, target.backlog)); // the backlog: Node re-listens an inherited fd
 
 lifecycle({
   servers,

@@ -6,7 +6,8 @@
 #   bash test/e2e/run.sh                 run it if this machine can, else skip (exit 0)
 #   SD_ACTIVATE_E2E=0 bash test/e2e/run.sh   skip
 #   SD_ACTIVATE_E2E=1 bash test/e2e/run.sh   must run: a missing prerequisite is a failure
-#   SD_E2E_ONLY=watchdog bash test/e2e/run.sh   only checks whose description matches
+#   SD_E2E_ONLY=watchdog bash test/e2e/run.sh   only the groups whose name matches (plus
+#                                               the manager group, which sets the backend up)
 #   SD_E2E_TIMEOUT=300                   hard limit for one backend's run, seconds
 #   SD_E2E_BACKENDS=builtin              backends to run the apps on (default: each that loads)
 #   SD_E2E_RESTARTS=20 SD_E2E_RATE=500   the restart-under-load figures

@@ -66,7 +66,7 @@ runner.group('manager', async (t) => {
 
 // ------------------------------------------------------------------ activation
 runner.group('activation', async (t) => {
-  const units = await t.install([unit('probe.socket'), unit('probe-admin.socket'), unit('probe.service')]);
+  await t.install([unit('probe.socket'), unit('probe-admin.socket'), unit('probe.service')]);
   t.onCleanup(() => h.stopAll(['probe.socket', 'probe-admin.socket', 'probe.service']));
   const c0 = await h.cursor();
   await h.systemctl('start', 'probe.socket', 'probe-admin.socket');

@@ -7,8 +7,8 @@
 //   GET /block          blocks the event loop for good (a hung app)
 //   GET /stall?ms=M&gap=G  blocks M ms every G ms (loop lagging, still turning)
 //   GET /slow?ms=M      answers after M ms (requests in flight during a restart)
-//   GET /abort          process.abort() (a crash)
-// Logs one JSON line `probe-started {...}` to stdout (the journal).
+// Logs one JSON line `probe-started {...}` to stdout (the journal; shown
+// when a check fails).
 const http = require('node:http');
 const fs = require('node:fs');
 const { activate, lifecycle, status, socketFd } = require('sd-activate');
@@ -53,10 +53,6 @@ function handler(name) {
         setTimeout(() => reply({ pid: process.pid, listener: name, slow: ms }), ms);
         return undefined;
       }
-      case '/abort':
-        reply({ aborting: true });
-        setTimeout(() => process.abort(), 50);
-        return undefined;
       default:
         return reply({ pid: process.pid, listener: name });
     }
