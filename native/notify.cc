@@ -29,15 +29,24 @@ void disconnect() {
   sender.address.clear();
 }
 
-int connect_to(const char* e) {
-  struct sockaddr_un addr;
-  int len = builtin::notify_address(e, &addr);
-  if (len < 0) return len;
+// A non-blocking datagram socket for NOTIFY_SOCKET text `e`, its address in
+// `addr`/`len`: the fd, or -errno (address errors as libsystemd gives them).
+int open_notify_socket(const char* e, struct sockaddr_un* addr, int* len) {
+  *len = builtin::notify_address(e, addr);
+  if (*len < 0) return *len;
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -errno;
   // Datagrams in flight are charged to the sender's buffer until the manager
   // reads them, so a small one fills first.
   builtin::inc_sndbuf(fd);
+  return fd;
+}
+
+int connect_to(const char* e) {
+  struct sockaddr_un addr;
+  int len;
+  int fd = open_notify_socket(e, &addr, &len);
+  if (fd < 0) return fd;
   if (connect(fd, (struct sockaddr*)&addr, (socklen_t)len) < 0) {
     int r = -errno;
     close(fd);
@@ -59,11 +68,9 @@ bool stale(int r) {
 // connecting fails, this one message goes out that way to get that answer.
 int send_unconnected(const char* e, int pid, const std::string& state, const int* fds, unsigned n_fds) {
   struct sockaddr_un addr;
-  int len = builtin::notify_address(e, &addr);
-  if (len < 0) return len;
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return -errno;
-  builtin::inc_sndbuf(fd);
+  int len;
+  int fd = open_notify_socket(e, &addr, &len);
+  if (fd < 0) return fd;
   int r = builtin::send_state(fd, &addr, len, pid, state.data(), state.size(), fds, n_fds,
                               MSG_NOSIGNAL | MSG_DONTWAIT);
   close(fd);

@@ -10,6 +10,34 @@ const readline = require('node:readline');
 let counter = 0;
 
 /**
+ * Messages as they arrive, and next(pred, ms): the first message (already
+ * received or future) matching pred, or a rejection after ms.
+ */
+function collector(where) {
+  const messages = [];
+  const waiters = [];
+  return {
+    messages,
+    add(m) {
+      messages.push(m);
+      for (const w of waiters.slice()) if (w.pred(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
+    },
+    next(pred = () => true, ms = 15000) {
+      const have = messages.find(pred);
+      if (have) return Promise.resolve(have);
+      return new Promise((resolve, reject) => {
+        const w = { pred, resolve: (m) => { clearTimeout(t); resolve(m); } };
+        const t = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`no matching notify message at ${where} within ${ms} ms; got ${JSON.stringify(messages)}`));
+        }, ms);
+        waiters.push(w);
+      });
+    },
+  };
+}
+
+/**
  * Start a receiver. kind 'path' (default) binds a fresh file under the temp
  * dir; 'abstract' binds '@sd-activate-test-<pid>-<n>'. rcvbuf optional.
  * Returns { address, messages, next(pred, ms), stall(), resume(), holdBarrier(), close() }.
@@ -22,8 +50,7 @@ async function startReceiver({ kind = 'path', rcvbuf } = {}) {
   const args = [path.join(__dirname, 'notify-receiver.py'), address];
   if (rcvbuf) args.push(String(rcvbuf));
   const proc = spawn('/usr/bin/python3', args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const messages = [];
-  const waiters = [];
+  const got = collector(address);
   const rl = readline.createInterface({ input: proc.stdout });
   let readyResolve;
   const ready = new Promise((r) => { readyResolve = r; });
@@ -32,27 +59,15 @@ async function startReceiver({ kind = 'path', rcvbuf } = {}) {
     const m = JSON.parse(line);
     if (m.ready) return readyResolve();
     if (m.ack) { const a = acks.shift(); if (a) a(); return; }
-    messages.push(m);
-    for (const w of waiters.slice()) if (w.pred(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
+    got.add(m);
   });
   await ready;
   const command = (cmd) => new Promise((resolve) => { acks.push(resolve); proc.stdin.write(cmd + '\n'); });
   return {
     address,
-    messages,
+    messages: got.messages,
     /** Resolve with the first message (already received or future) matching pred. */
-    next(pred = () => true, ms = 10000) {
-      const have = messages.find(pred);
-      if (have) return Promise.resolve(have);
-      return new Promise((resolve, reject) => {
-        const w = { pred, resolve: (m) => { clearTimeout(t); resolve(m); } };
-        const t = setTimeout(() => {
-          waiters.splice(waiters.indexOf(w), 1);
-          reject(new Error(`no matching notify message within ${ms} ms; got ${JSON.stringify(messages)}`));
-        }, ms);
-        waiters.push(w);
-      });
-    },
+    next: (pred, ms = 10000) => got.next(pred, ms),
     stall: () => command('stall'),
     resume: () => command('resume'),
     holdBarrier: () => command('hold-barrier'),
@@ -72,30 +87,16 @@ async function startReceiver({ kind = 'path', rcvbuf } = {}) {
  */
 function nativeReceiver(address, { keepFds = false } = {}) {
   const native = require('./native');
-  const messages = [];
-  const waiters = [];
+  const got = collector(address);
   const receiver = new native.NotifyReceiver(address, (text, pid, fds) => {
     if (!keepFds) for (const fd of fds) native.close(fd);
-    const m = { text, pid, fds };
-    messages.push(m);
-    for (const w of waiters.slice()) if (w.pred(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
+    got.add({ text, pid, fds });
   });
   return {
     address,
-    messages,
+    messages: got.messages,
     receiver,
-    next(pred = () => true, ms = 15000) {
-      const have = messages.find(pred);
-      if (have) return Promise.resolve(have);
-      return new Promise((resolve, reject) => {
-        const w = { pred, resolve: (m) => { clearTimeout(t); resolve(m); } };
-        const t = setTimeout(() => {
-          waiters.splice(waiters.indexOf(w), 1);
-          reject(new Error(`no matching message at ${address} within ${ms} ms: ${JSON.stringify(messages)}`));
-        }, ms);
-        waiters.push(w);
-      });
-    },
+    next: got.next,
     close: () => receiver.close(),
   };
 }
