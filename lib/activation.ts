@@ -1,62 +1,36 @@
+// SPDX-License-Identifier: MIT
 /**
- * Socket activation for Node servers: match the sockets the service manager
- * passed (LISTEN_FDS) to the listeners the app configured, adopt those that
- * fit, close and warn about the rest, and hand the app listen targets for
- * everything still to bind. The decision itself is the pure
- * {@link matchSockets} in `match.ts`; this file does the I/O around it.
+ * Socket activation for Node servers: `activate()` composes the phases
+ * (inspect the environment, match the inherited sockets to the configured
+ * listeners, settle the rejected, plan the targets) and returns an
+ * {@link Activation} that tells each listener where to listen.
  */
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import { native, type BackendName } from './binding';
-import { SdActivateError, warn } from './errors';
-import {
-  matchSockets,
-  normalizeConfig,
-  normalizeListener,
-  planTargets,
-  type Adoption,
-  type Candidate,
-  type Listener,
-  type ListenerConfig,
-  type ListenTarget,
-  type PlanOptions,
-  type RejectReason,
-} from './match';
-import { closeFd, consume, describeSocket, formatSocket, probeUnixSocket, type SocketDescription } from './sockets';
+import { SdActivateError } from './errors';
+import { hostFacts, inspect, type ActivationEnvironment, type ListenEnv } from './inspect';
+import { configKey, normalizeConfig, normalizeListener, type Listener, type ListenerConfig } from './listeners';
+import { matchSockets, type Adoption } from './match';
+import { makePlan, planAdoptions, planTargets, type ActivationPlan, type ListenTarget, type PlanOptions } from './plan';
+import { adoptedSocket, announce, settle, type AdoptedSocket, type RejectedSocket } from './settle';
+import { formatSocket, probeUnixSocket } from './sockets';
+import { object, optionalFunction } from './validate';
+import type { Warning, WarningCode } from './warnings';
 
-export type { ListenerConfig, ListenTarget, StreamTarget, DatagramTarget, RejectReason } from './match';
+export type { ActivationEnvironment } from './inspect';
+export type { ListenerConfig } from './listeners';
+export type { RejectReason } from './match';
+export type { ActivationPlan, DatagramTarget, ListenTarget, StreamTarget } from './plan';
+export type { AdoptedSocket, RejectedSocket } from './settle';
 
-/**
- * Stable codes of the warnings {@link activate} emits:
- * - `SD_ACTIVATE_REJECTED_FD`: an inherited fd matched no listener; it was closed (sockets) or left alone (anything else);
- * - `SD_ACTIVATE_LISTEN_PID_MISMATCH`: LISTEN_FDS was set for another process (a wrapper such as `npm start`, `sh`, nodemon);
- * - `SD_ACTIVATE_MALFORMED_ENV`: LISTEN_PID / LISTEN_FDS / LISTEN_FDNAMES could not be parsed;
- * - `SD_ACTIVATE_UNAVAILABLE`: sockets were passed but the native addon could not load;
- * - `SD_ACTIVATE_MISSING_FDNAME`: sockets were passed, but none with the `fdname` a listener
- *   asks for, and it has no `port`/`path` to bind instead, so it will not listen.
- */
-export type ActivationWarningCode =
-  | 'SD_ACTIVATE_REJECTED_FD'
-  | 'SD_ACTIVATE_LISTEN_PID_MISMATCH'
-  | 'SD_ACTIVATE_MALFORMED_ENV'
-  | 'SD_ACTIVATE_UNAVAILABLE'
-  | 'SD_ACTIVATE_MISSING_FDNAME';
+/** The codes of the warnings {@link activate} emits (see {@link WarningCode}). */
+export type ActivationWarningCode = Extract<WarningCode,
+  'SD_ACTIVATE_REJECTED_FD' | 'SD_ACTIVATE_LISTEN_PID_MISMATCH' | 'SD_ACTIVATE_MALFORMED_ENV' | 'SD_ACTIVATE_UNAVAILABLE' | 'SD_ACTIVATE_MISSING_FDNAME'>;
 
 /** One warning from {@link activate}. */
-export interface ActivationWarning {
-  /** Stable code. */
-  code: ActivationWarningCode;
-  /** What happened, why, and what to change. */
-  message: string;
-  /** The fd concerned (`SD_ACTIVATE_REJECTED_FD`). */
-  fd?: number;
-  /** The fd in words, e.g. `tcp 0.0.0.0:8080 (listening)` (`SD_ACTIVATE_REJECTED_FD`). */
-  socket?: string;
-  /** Why it was rejected (`SD_ACTIVATE_REJECTED_FD`). */
-  reason?: RejectReason;
-}
+export type ActivationWarning = Warning<ActivationWarningCode>;
 
 /**
  * Options of {@link activate}.
@@ -80,42 +54,6 @@ export interface ActivateOptions {
   unsetEnvironment?: boolean;
 }
 
-/**
- * What the activation environment was:
- * `none` (not socket-activated), `inherited` (fds were passed to this process),
- * `pid-mismatch` (LISTEN_FDS meant for another process), `malformed`, or
- * `unavailable` (fds passed but no native addon).
- */
-export type ActivationEnvironment = 'none' | 'inherited' | 'pid-mismatch' | 'malformed' | 'unavailable';
-
-/** An inherited socket a listener adopted. */
-export interface AdoptedSocket {
-  fd: number;
-  /** Its LISTEN_FDNAMES name (`unknown` when unnamed). */
-  fdname: string;
-  /** The listener that adopted it. */
-  listener: string;
-  /** How it matched: the bind entry (`127.0.0.1`, `*`, `(any)`), `path`, or `fdname`. */
-  via: string;
-  /** The socket in words, e.g. `tcp 127.0.0.1:8080 (listening)`. */
-  socket: string;
-  description: SocketDescription;
-}
-
-/** An inherited fd no listener adopted. */
-export interface RejectedSocket {
-  fd: number;
-  fdname: string;
-  /** The fd in words (`tcp 0.0.0.0:8080 (listening)`, `regular file`, `fifo`). */
-  socket: string;
-  reason: RejectReason;
-  /** Why, in words. */
-  detail: string;
-  /** Whether sd-activate closed it (rejected sockets are closed; non-sockets are left alone). */
-  closed: boolean;
-  description?: SocketDescription;
-}
-
 /** One listener in an {@link ActivationReport}. */
 export interface ListenerReport {
   /** Whether it serves sockets inherited from the service manager. */
@@ -130,7 +68,7 @@ export interface ActivationReport {
   backend: BackendName;
   environment: ActivationEnvironment;
   /** LISTEN_PID / LISTEN_FDS / LISTEN_FDNAMES as they were before consumption. */
-  env: Partial<Record<'LISTEN_PID' | 'LISTEN_FDS' | 'LISTEN_FDNAMES', string>>;
+  env: ListenEnv;
   listeners: Record<string, ListenerReport>;
   adopted: AdoptedSocket[];
   rejected: RejectedSocket[];
@@ -139,54 +77,6 @@ export interface ActivationReport {
 
 /** A server {@link Activation.listen} can start: any `net.Server` (http, https, http2, tls) or a `dgram.Socket`. */
 export type Listenable = net.Server | dgram.Socket;
-
-const HINTS: Record<RejectReason, string> = {
-  'unreadable': '',
-  'not-a-socket': '',
-  'unsupported': ' Pass it in another way, or remove it from the .socket unit.',
-  'not-listening': ' Use Accept=no (the default) in the .socket unit.',
-  'kind-mismatch': ' Use ListenStream= for stream listeners and ListenDatagram= for datagram listeners.',
-  'address-not-allowed': ' A .socket unit cannot widen what the app exposes: make its Listen*= address match the listener\'s bind, or widen bind.',
-  'no-listener': ' Configure a listener for it, or remove it from the .socket unit.',
-};
-
-let somaxconnCache: number | undefined;
-/** net.core.somaxconn: the kernel's cap on listen(2) backlogs, and what systemd's default Backlog= amounts to. */
-function somaxconn(): number {
-  if (somaxconnCache === undefined) {
-    let n = NaN;
-    try {
-      n = Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim());
-    } catch {
-      // not Linux, or /proc not mounted
-    }
-    somaxconnCache = Number.isInteger(n) && n > 0 ? n : 4096;
-  }
-  return somaxconnCache;
-}
-
-let ipv6Cache: boolean | undefined;
-function ipv6Available(): boolean {
-  if (ipv6Cache === undefined) {
-    try {
-      ipv6Cache = Object.values(os.networkInterfaces()).some((l) => (l ?? []).some((a) => a.family === 'IPv6'));
-    } catch {
-      ipv6Cache = false;
-    }
-  }
-  return ipv6Cache;
-}
-
-function processName(pid: string): string {
-  try {
-    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-    const short = cmd.length > 80 ? `${cmd.slice(0, 77)}...` : cmd;
-    const rel = String(process.ppid) === pid ? 'this process\'s parent, ' : '';
-    return short ? `${rel}${short}` : `${rel}pid ${pid}`;
-  } catch {
-    return 'no longer running';
-  }
-}
 
 /**
  * The result of {@link activate}: per listener, the targets to listen on and
@@ -206,20 +96,19 @@ export class Activation {
   readonly #rejected: RejectedSocket[];
   readonly #warnings: ActivationWarning[];
   readonly #environment: ActivationEnvironment;
-  readonly #env: ActivationReport['env'];
+  readonly #env: ListenEnv;
   readonly #plan: PlanOptions;
   readonly #listening = new Set<string>();
 
   /** @internal */
-  constructor(listeners: Listener[], adopted: Adoption[], rejected: RejectedSocket[], warnings: ActivationWarning[],
-    environment: ActivationEnvironment, env: ActivationReport['env'], plan: PlanOptions) {
-    for (const l of listeners) this.#listeners.set(l.name, l);
-    this.#adopted = adopted;
-    this.#rejected = rejected;
-    this.#warnings = warnings;
-    this.#environment = environment;
-    this.#env = env;
-    this.#plan = plan;
+  constructor(state: ActivationState) {
+    for (const l of state.listeners) this.#listeners.set(l.name, l);
+    this.#adopted = state.adopted;
+    this.#rejected = state.rejected;
+    this.#warnings = state.warnings;
+    this.#environment = state.environment;
+    this.#env = state.env;
+    this.#plan = state.plan;
   }
 
   #get(name: string): Listener {
@@ -391,10 +280,7 @@ export class Activation {
    * ```
    */
   report(): ActivationReport {
-    const adopted = (a: Adoption): AdoptedSocket => ({
-      fd: a.fd, fdname: a.name, listener: a.listener, via: a.via, socket: formatSocket(a.desc),
-      description: { fd: a.fd, ...a.desc },
-    });
+    const adopted = adoptedSocket;
     const listeners: Record<string, ListenerReport> = {};
     for (const name of this.#listeners.keys()) {
       const mine = this.#mine(name).map(adopted);
@@ -409,6 +295,21 @@ export class Activation {
       rejected: this.#rejected.map((r) => ({ ...r, ...(r.description ? { description: { ...r.description } } : {}) })),
       warnings: this.#warnings.map((w) => ({ ...w })),
     };
+  }
+
+  /**
+   * What this activation decided, as plain JSON-safe data: per listener its
+   * config, the inherited sockets it adopted and its targets. Hand it to
+   * another process that serves the same sockets (e.g. over the cluster IPC
+   * channel); it reads no LISTEN_* variables of its own.
+   *
+   * @example
+   * ```ts
+   * worker.send({ plan: activation.plan() });
+   * ```
+   */
+  plan(): ActivationPlan {
+    return makePlan([...this.#listeners.values()], this.#adopted, this.#plan);
   }
 }
 
@@ -483,19 +384,7 @@ export async function removeStaleSocket(path: string): Promise<boolean> {
   }
 }
 
-function configKey(listeners: Listener[]): string {
-  const norm = (c: ListenerConfig): string => {
-    const o = c as Record<string, unknown>;
-    return JSON.stringify(Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => [k, o[k]]));
-  };
-  return JSON.stringify(listeners.map((l) => [l.name, norm(l.config)]).sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0)));
-}
-
 let current: { key: string; activation: Activation } | undefined;
-
-function emitDefault(w: ActivationWarning): void {
-  warn(w.message, w.code);
-}
 
 /**
  * Match the sockets the service manager passed to this process
@@ -542,10 +431,8 @@ function emitDefault(w: ActivationWarning): void {
  */
 export function activate(config: Record<string, ListenerConfig>, options: ActivateOptions = {}): Activation {
   const listeners = normalizeConfig(config);
-  if (options === null || typeof options !== 'object') throw new SdActivateError('ERR_SD_INVALID_ARGUMENT', 'activate(): options must be an object');
-  if (options.onWarning !== undefined && typeof options.onWarning !== 'function') {
-    throw new SdActivateError('ERR_SD_INVALID_ARGUMENT', 'activate(): onWarning must be a function');
-  }
+  object(options, 'activate(): options');
+  optionalFunction(options.onWarning, 'activate(): onWarning');
   const key = configKey(listeners);
   if (current) {
     if (current.key === key) return current.activation;
@@ -553,83 +440,42 @@ export function activate(config: Record<string, ListenerConfig>, options: Activa
       'activate() was already called with a different configuration; the activation environment is consumed once ' +
       'and its sockets are already assigned. Keep the Activation from the first call (use rebind() to move a self-bound listener).');
   }
-
-  const c = consume(options.unsetEnvironment === false ? { unsetEnvironment: false } : {});
-  const warnings: ActivationWarning[] = [];
-  const env = { ...c.env };
-  let environment: ActivationEnvironment = 'none';
-  const envText = `LISTEN_PID=${JSON.stringify(env.LISTEN_PID ?? null)} LISTEN_FDS=${JSON.stringify(env.LISTEN_FDS ?? null)}` +
-    (env.LISTEN_FDNAMES !== undefined ? ` LISTEN_FDNAMES=${JSON.stringify(env.LISTEN_FDNAMES)}` : '');
-  if (native.backend === 'unavailable' && env.LISTEN_FDS !== undefined) {
-    environment = 'unavailable';
-    warnings.push({ code: 'SD_ACTIVATE_UNAVAILABLE',
-      message: `sd-activate: the service manager passed sockets (${envText}) but the native addon could not load ` +
-        '(see backendInfo().loadError); they are not used and every listener binds itself.' });
-  } else if (c.error) {
-    environment = 'malformed';
-    warnings.push({ code: 'SD_ACTIVATE_MALFORMED_ENV',
-      message: `sd-activate: ignoring a malformed socket-activation environment (${envText}: ${c.error.code}); ` +
-        'inherited fds, if any, are left alone and every listener binds itself.' });
-  } else if (c.fds.length > 0) {
-    environment = 'inherited';
-  } else if (env.LISTEN_FDS !== undefined && env.LISTEN_FDS !== '0' && env.LISTEN_PID !== String(process.pid)) {
-    environment = 'pid-mismatch';
-    const who = env.LISTEN_PID === undefined
-      ? 'LISTEN_PID is not set, so they cannot be claimed by this process'
-      : `they were meant for pid ${env.LISTEN_PID} (${processName(env.LISTEN_PID)}), not for this process (pid ${process.pid})`;
-    warnings.push({ code: 'SD_ACTIVATE_LISTEN_PID_MISMATCH',
-      message: `sd-activate: LISTEN_FDS=${env.LISTEN_FDS} was set but ${who}; the sockets are left alone and every listener ` +
-        'binds itself. This happens when ExecStart= starts node through a wrapper that runs it as a child ' +
-        '(npm start, a shell script, nodemon). Fix: run node directly (ExecStart=/usr/bin/node /path/to/app.js), ' +
-        'or make the wrapper replace itself with node (exec node app.js).' });
-  }
-
-  const candidates: Candidate[] = c.fds.map(({ fd, name }) => {
-    try {
-      const { fd: _fd, ...desc } = describeSocket(fd);
-      void _fd;
-      return { fd, name, desc };
-    } catch (err) {
-      return { fd, name, error: (err as { code?: string }).code ?? String(err) };
-    }
-  });
-  const result = matchSockets(listeners, candidates);
-  const rejected: RejectedSocket[] = [];
-  for (const r of result.rejected) {
-    const socket = r.desc ? formatSocket(r.desc) : 'unreadable fd';
-    let closed = false;
-    let closeNote = '';
-    if (r.desc && r.desc.fileType === 'socket') {
-      try {
-        closeFd(r.fd);
-        closed = true;
-      } catch (err) {
-        closeNote = ` (closing it failed: ${(err as { code?: string }).code ?? String(err)})`;
-      }
-    }
-    const named = r.name !== 'unknown' ? ` named ${JSON.stringify(r.name)}` : '';
-    const action = closed ? 'closed it' : r.desc?.fileType === 'socket' ? `could not close it${closeNote}` : 'left it open (not a socket sd-activate owns)';
-    rejected.push({ fd: r.fd, fdname: r.name, socket, reason: r.reason, detail: r.detail, closed,
-      ...(r.desc ? { description: { fd: r.fd, ...r.desc } } : {}) });
-    warnings.push({ code: 'SD_ACTIVATE_REJECTED_FD', fd: r.fd, socket, reason: r.reason,
-      message: `sd-activate: rejected inherited fd ${r.fd}${named} (${socket}): ${r.detail}; ${action}.${HINTS[r.reason]}` });
-  }
-
-  if (environment === 'inherited') {
-    const names = [...new Set(c.fds.map((f) => f.name))].map((n) => JSON.stringify(n)).join(', ');
-    for (const l of listeners) {
-      if (l.match !== 'fdname' || l.port !== undefined || l.path !== undefined) continue;
-      if (result.adopted.some((a) => a.listener === l.name)) continue;
-      warnings.push({ code: 'SD_ACTIVATE_MISSING_FDNAME',
-        message: `sd-activate: listener ${JSON.stringify(l.name)} asks for fdname ${JSON.stringify(l.fdname)}, but no ` +
-          `${l.kind} socket of that name was passed (names: ${names}) and it has no port or path to bind instead, ` +
-          'so it will not listen. Check FileDescriptorName= in the .socket unit, or give the listener a port.' });
-    }
-  }
-
-  const activation = new Activation(listeners, result.adopted, rejected, warnings, environment, env, { ipv6: ipv6Available(), fdBacklog: somaxconn() });
+  const found = inspect(options);
+  const matched = matchSockets(listeners, found.candidates);
+  const settled = settle(found, matched, listeners);
+  const activation = new Activation({ listeners, adopted: matched.adopted, ...settled, warnings: settled.warnings as ActivationWarning[],
+    environment: found.environment, env: found.env, plan: hostFacts() });
   current = { key, activation };
-  const emit = options.onWarning ?? emitDefault;
-  for (const w of warnings) emit({ ...w });
+  announce(settled, options.onWarning as ((w: Warning) => void) | undefined);
   return activation;
+}
+
+/** Everything an {@link Activation} is made of. @internal */
+export interface ActivationState {
+  listeners: Listener[];
+  adopted: Adoption[];
+  rejected: RejectedSocket[];
+  warnings: ActivationWarning[];
+  environment: ActivationEnvironment;
+  env: ListenEnv;
+  plan: PlanOptions;
+}
+
+/**
+ * An {@link Activation} from another process's {@link Activation.plan}: the
+ * same listeners, adoptions and targets, without reading this process's
+ * environment. Its report lists no rejections or warnings (the process
+ * that inspected the environment emitted those).
+ *
+ * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for a plan that is not one
+ * @internal
+ */
+export function activationFromPlan(plan: ActivationPlan): Activation {
+  object(plan, 'plan');
+  if (plan.version !== 1 || !Array.isArray(plan.listeners)) {
+    throw new SdActivateError('ERR_SD_INVALID_ARGUMENT', `not an activation plan of version 1 (got version ${String(plan.version)})`);
+  }
+  const listeners = plan.listeners.map((l) => normalizeListener(l.name, l.config));
+  return new Activation({ listeners, adopted: planAdoptions(plan), rejected: [], warnings: [],
+    environment: plan.listeners.some((l) => l.adopted.length > 0) ? 'inherited' : 'none', env: {}, plan: { ...plan.options } });
 }

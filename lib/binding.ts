@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * Loads the native addon (`build/Release/sd_activate.node` or a prebuild under
  * `prebuilds/`) with node-gyp-build. Where it cannot load (not Linux, no
@@ -12,6 +13,7 @@
  * @internal
  */
 import * as path from 'node:path';
+import { errno } from './errno';
 
 /** Which implementation of the sd-daemon protocols runs. */
 export type BackendName = 'libsystemd' | 'builtin' | 'unavailable';
@@ -122,16 +124,16 @@ function unavailable(): NativeBinding {
     libsystemdVersion: '',
     libsystemdPath: '',
     listenFds: () => ({ result: 0, names: [] }),
-    isSocketInet: () => -38, // ENOSYS
-    isSocketUnix: () => -38,
-    describeSocket: () => -38,
-    close: () => -38,
+    isSocketInet: () => errno.ENOSYS,
+    isSocketUnix: () => errno.ENOSYS,
+    describeSocket: () => errno.ENOSYS,
+    close: () => errno.ENOSYS,
     booted: () => 0,
     watchdogEnabled: () => ({ result: 0, usec: 0 }),
     notify: () => 0,
     notifyAsync: () => none,
     barrier: () => none,
-    openSocket: () => -38,
+    openSocket: () => errno.ENOSYS,
     NotifyReceiver: class {
       readonly fd = -1;
       constructor() {

@@ -25,7 +25,8 @@ import {
   childEnv, describeExit, exitStatus, reapGroup, signalGroup, spawnActivated, STOP_SIGNALS,
 } from './cli-process';
 import { CliError, type BoundSocket } from './cli-sockets';
-import { formatSocket, isValidFdName } from './sockets';
+import { formatSocket } from './sockets';
+import { isValidFdName } from './validate';
 import { watchPaths, type Watch } from './cli-watch';
 
 /** Where the command's event lines go. @internal */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * One error funnel: a negative errno from the native layer becomes a
  * Node-style system error (`code`, `errno`, `syscall`), and policy refusals
@@ -67,16 +68,6 @@ export function errnoName(result: number): { code: string; text: string } {
     code = `E${-errno}`;
   }
   return { code, text: util.getSystemErrorMap().get(errno)?.[1] ?? 'unknown error' };
-}
-
-/**
- * Emit a warning the way every part of sd-activate does:
- * `process.emitWarning(message, { type: 'SdActivateWarning', code })`.
- *
- * @internal
- */
-export function warn(message: string, code: string): void {
-  process.emitWarning(message, { type: 'SdActivateWarning', code });
 }
 
 /**

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * The service manager's file descriptor store (`FileDescriptorStoreMax=`):
  * hand sockets to the manager under a name so they outlive a restart of the
@@ -43,8 +44,9 @@ import type * as dgram from 'node:dgram';
 import type * as net from 'node:net';
 import type { Activation } from './activation';
 import { invalid } from './errors';
-import { integer, notify } from './notify';
-import { isValidFdName, socketFd } from './sockets';
+import { notify } from './notify';
+import { socketFd } from './sockets';
+import { integer, isValidFdName } from './validate';
 
 /** Something whose socket can be stored: fds, or a bound Node socket or server. */
 export type StorableSocket = number | number[] | net.Server | net.Socket | dgram.Socket;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * sd-activate: systemd socket activation and service-manager notifications
  * for Node.js servers. Importing has no side effects: nothing reads or
@@ -50,6 +51,7 @@ export function backendInfo(): BackendInfo {
 }
 
 export { SdActivateError, type SdErrorCode, type SystemError } from './errors';
+export type { Warning, WarningCode } from './warnings';
 export {
   LISTEN_FDS_START,
   listenFds,
@@ -76,6 +78,7 @@ export {
   type ActivationWarning,
   type ActivationWarningCode,
   type ActivationEnvironment,
+  type ActivationPlan,
   type ActivationReport,
   type ListenerReport,
   type AdoptedSocket,

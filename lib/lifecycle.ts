@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * The service lifecycle in one call: `READY=1` once the servers listen,
  * `STOPPING=1` and a graceful close on SIGTERM, `RELOADING=1` /
@@ -7,9 +8,10 @@
  */
 import type * as dgram from 'node:dgram';
 import type * as net from 'node:net';
-import { invalid, warn, type SystemError } from './errors';
+import { invalid, type SystemError } from './errors';
 import { storedPathServer } from './fdstore';
 import { ready as sendReady, reloading as sendReloading, stopping as sendStopping, notify } from './notify';
+import { warn } from './warnings';
 import { startWatchdog, validate as validateWatchdog, type Watchdog, type WatchdogOptions } from './watchdog';
 
 /** A server the lifecycle waits for and closes: any `net.Server` (http, https, ...) or a `dgram.Socket`. */
@@ -218,21 +220,21 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
     if (options.watchdog !== false) wd = startWatchdog(typeof options.watchdog === 'object' ? options.watchdog : undefined);
     return sent;
   })();
-  readyPromise.catch((err: unknown) => warn(`READY=1 not sent: ${message(err)}`, 'SD_ACTIVATE_NOTIFY_FAILED'));
+  readyPromise.catch((err: unknown) => warn('SD_ACTIVATE_NOTIFY_FAILED', `READY=1 not sent: ${message(err)}`));
 
   async function reloadOnce(): Promise<void> {
     state = 'reloading';
     try {
       await send(() => sendReloading());
     } catch (err) {
-      warn(`RELOADING=1 not sent: ${message(err)}`, 'SD_ACTIVATE_NOTIFY_FAILED');
+      warn('SD_ACTIVATE_NOTIFY_FAILED', `RELOADING=1 not sent: ${message(err)}`);
     }
     let failure: unknown;
     try {
       await options.onReload?.();
     } catch (err) {
       failure = err;
-      warn(`reload failed: ${message(err)}`, 'SD_ACTIVATE_RELOAD_FAILED');
+      warn('SD_ACTIVATE_RELOAD_FAILED', `reload failed: ${message(err)}`);
     }
     if (state !== 'reloading') return; // stopping meanwhile
     state = 'ready';
@@ -241,7 +243,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
         ? sendReady()
         : notify({ READY: 1, STATUS: `Reload failed: ${message(failure)}` })));
     } catch (err) {
-      warn(`READY=1 not sent after reload: ${message(err)}`, 'SD_ACTIVATE_NOTIFY_FAILED');
+      warn('SD_ACTIVATE_NOTIFY_FAILED', `READY=1 not sent after reload: ${message(err)}`);
     }
   }
 
@@ -277,7 +279,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
         try {
           await send(() => sendStopping());
         } catch (err) {
-          warn(`STOPPING=1 not sent: ${message(err)}`, 'SD_ACTIVATE_NOTIFY_FAILED');
+          warn('SD_ACTIVATE_NOTIFY_FAILED', `STOPPING=1 not sent: ${message(err)}`);
         }
         const closing = Promise.all(servers.map(close));
         let timer: NodeJS.Timeout | undefined;
@@ -300,7 +302,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
         try {
           await options.onStop?.();
         } catch (err) {
-          warn(`onStop failed: ${message(err)}`, 'SD_ACTIVATE_STOP_FAILED');
+          warn('SD_ACTIVATE_STOP_FAILED', `onStop failed: ${message(err)}`);
           code = 1;
         }
         state = 'stopped';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * Service-manager notifications: `sd_notify(3)` typed, one datagram per call,
  * never blocking the event loop, plus an asynchronous `sd_notify_barrier(3)`.
@@ -30,6 +31,7 @@ import * as os from 'node:os';
 import { native } from './binding';
 import { invalid, SdActivateError, systemError } from './errors';
 import { socketFd } from './sockets';
+import { integer, msToUsec } from './validate';
 
 /** 16 random hex digits; node:crypto is loaded on first use (it costs milliseconds at import). */
 function randomHex(): string {
@@ -76,22 +78,6 @@ function fieldValue(value: unknown, what: string): string {
     return String(value);
   }
   return invalid(`${what} must be a string, number or bigint (got ${typeof value})`);
-}
-
-/** A non-negative safe integer (or positive when `min` is 1). @internal */
-export function integer(value: unknown, what: string, min = 0): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    invalid(`${what} must be an integer >= ${min} (got ${typeof value === 'number' ? String(value) : typeof value})`);
-  }
-  return value;
-}
-
-/** Milliseconds (finite, >= 0, fractions allowed) as whole microseconds. @internal */
-export function msToUsec(ms: unknown, what: string): string {
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms * 1000 > Number.MAX_SAFE_INTEGER) {
-    invalid(`${what} must be a number of milliseconds >= 0 (got ${typeof ms === 'number' ? String(ms) : typeof ms})`);
-  }
-  return String(Math.round(ms * 1000));
 }
 
 /** Build the datagram text for `fields`, validating names and values. @internal */

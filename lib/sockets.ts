@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * sd-daemon(3)'s socket functions, typed: the inherited fds (consumed once and
  * cached), `sd_is_socket_inet`/`sd_is_socket_unix`, and a socket probe.
@@ -6,6 +7,7 @@ import type * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { native, type RawSocketInfo } from './binding';
 import { check, invalid, systemError, type SystemError } from './errors';
+import { fdArg, intInRange, object } from './validate';
 
 /** The first inherited fd, `SD_LISTEN_FDS_START`. @see sd_listen_fds(3) */
 export const LISTEN_FDS_START = 3;
@@ -100,21 +102,10 @@ function sockType(type: SocketType | undefined): number {
   return SOCK[type];
 }
 
-function fdArg(fd: number): number {
-  // A 32-bit integer; negative fds go through to get sd-daemon's EBADF.
-  if (!Number.isInteger(fd) || fd < -0x80000000 || fd > 0x7fffffff) invalid(`fd must be an integer (got ${String(fd)})`);
-  return fd;
-}
-
 function listeningArg(listening: boolean | undefined): number {
   if (listening === undefined) return -1;
   if (typeof listening !== 'boolean') invalid(`listening must be a boolean (got ${String(listening)})`);
   return listening ? 1 : 0;
-}
-
-function queryArg<T extends object>(query: T): T {
-  if (query === null || typeof query !== 'object') invalid('query must be an object');
-  return query;
 }
 
 /** Filters of {@link isSocketInet}; each omitted field means "don't care". */
@@ -142,11 +133,10 @@ export interface InetSocketQuery {
  * ```
  */
 export function isSocketInet(fd: number, query: InetSocketQuery = {}): boolean {
-  queryArg(query);
+  object(query, 'query');
   const family = query.family === undefined ? 0 : query.family === 4 ? 2 : query.family === 6 ? 10 : -1;
   if (family < 0) invalid(`family must be 4 or 6 (got ${String(query.family)})`);
-  const port = query.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) invalid(`port must be 0..65535 (got ${String(port)})`);
+  const port = intInRange(query.port ?? 0, 'port', 0, 65535);
   const listening = listeningArg(query.listening);
   const r = native.isSocketInet(fdArg(fd), family, sockType(query.type), listening, port);
   return check(r, 'sd_is_socket_inet', `fd ${fd}`) > 0;
@@ -175,7 +165,7 @@ export interface UnixSocketQuery {
  * ```
  */
 export function isSocketUnix(fd: number, query: UnixSocketQuery = {}): boolean {
-  queryArg(query);
+  object(query, 'query');
   const listening = listeningArg(query.listening);
   if (query.path !== undefined && typeof query.path !== 'string') invalid('path must be a string');
   const r = native.isSocketUnix(fdArg(fd), sockType(query.type), listening, query.path ?? null);
@@ -305,15 +295,4 @@ export function socketFd(target: net.Server | net.Socket | dgram.Socket): number
     invalid('the server or socket has no file descriptor yet: store it once it is listening (or bound)');
   }
   return fd;
-}
-
-/**
- * Whether `name` is a valid LISTEN_FDNAMES entry as systemd accepts it
- * (`fdname_is_valid`: `FileDescriptorName=`, `FDNAME=`): 1 to 255 printable
- * ASCII characters, no `:`.
- *
- * @internal
- */
-export function isValidFdName(name: unknown): name is string {
-  return typeof name === 'string' && name.length > 0 && name.length <= 255 && /^[\x20-\x39\x3b-\x7e]+$/.test(name);
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * The service watchdog (`WatchdogSec=`): the typed `sd_watchdog_enabled(3)`,
  * the `WATCHDOG=` notifications, and a pinger gated on the health of the
@@ -7,8 +8,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { native } from './binding';
-import { check, invalid, warn } from './errors';
-import { msToUsec, notify } from './notify';
+import { check, invalid } from './errors';
+import { notify } from './notify';
+import { msToUsec } from './validate';
+import { warn } from './warnings';
 
 /** What {@link watchdogEnabled} found. */
 export interface WatchdogInfo {
@@ -239,10 +242,9 @@ export class Watchdog extends EventEmitter {
       const code = (err as { code?: string }).code ?? String(err);
       this.skips++;
       this.lastSkip = { reason: 'unsupported', at: Date.now(), blockedMs: 0, error: err };
-      warn(`sd-activate: ignoring a malformed watchdog environment (WATCHDOG_USEC=${
+      warn('SD_ACTIVATE_WATCHDOG_MALFORMED_ENV', `ignoring a malformed watchdog environment (WATCHDOG_USEC=${
         JSON.stringify(process.env.WATCHDOG_USEC ?? null)} WATCHDOG_PID=${JSON.stringify(process.env.WATCHDOG_PID ?? null)}: ${
-        code}); no watchdog pings will be sent, so a WatchdogSec= service would be restarted.`,
-      'SD_ACTIVATE_WATCHDOG_MALFORMED_ENV');
+        code}); no watchdog pings will be sent, so a WatchdogSec= service would be restarted.`);
       this.emit('skip', this.lastSkip);
       return 0;
     }

@@ -4,7 +4,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { parseArgs, parseListenSpec, UsageError } = require('../dist/cli-args');
-const { isValidFdName } = require('../dist/sockets');
+const { isValidFdName } = require('../dist/validate');
 
 test('listen specs: the ListenStream= / ListenDatagram= address forms', () => {
   const cases = [

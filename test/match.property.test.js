@@ -16,7 +16,9 @@ const assert = require('node:assert/strict');
 const net = require('node:net');
 const path = require('node:path');
 const fc = require('fast-check');
-const { matchSockets, normalizeConfig, planTargets } = require('../dist/match');
+const { normalizeConfig } = require('../dist/listeners');
+const { Claims, matchSockets } = require('../dist/match');
+const { makePlan, planAdoptions, planTargets } = require('../dist/plan');
 
 const SEED = process.env.SD_ACTIVATE_SEED !== undefined ? Number(process.env.SD_ACTIVATE_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const RUNS = Number(process.env.SD_ACTIVATE_RUNS || 5000);
@@ -272,6 +274,60 @@ test(`matcher properties (seed ${SEED}, ${RUNS} runs; replay with SD_ACTIVATE_SE
   t.diagnostic(`seed ${SEED}`);
   console.log(`# match.property: seed ${SEED} (replay: SD_ACTIVATE_SEED=${SEED})`);
   fc.assert(fc.property(LISTENERS, CANDIDATES, checkCase), { seed: SEED, numRuns: RUNS });
+});
+
+// The incremental claim (one listener at a time, rejections decided at settle)
+// against the batch match: with every listener known up front, any order of
+// claims gives the batch's answer; with listeners learnt one at a time (a
+// preload), the answer is still sound, and it is the batch's whenever no two
+// listeners may take the same socket. The plan survives JSON and gives the
+// same targets.
+function permutation(n, seed) {
+  const order = [...Array(n).keys()];
+  let x = seed >>> 0 || 1;
+  for (let i = n - 1; i > 0; i--) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    const j = x % (i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+function checkClaims(config, candidates, seed) {
+  const listeners = normalizeConfig(config);
+  const batch = matchSockets(listeners, candidates);
+  const order = permutation(listeners.length, seed);
+
+  const known = new Claims(candidates, listeners);
+  const got = order.map((i) => known.claim(listeners[i]));
+  for (const [k, i] of order.entries()) {
+    assert.deepEqual(got[k], batch.adopted.filter((a) => a.listener === listeners[i].name).sort((x, y) => x.fd - y.fd),
+      `claim by ${listeners[i].name} (order ${order}) differs from the batch`);
+  }
+  assert.deepEqual(known.settle(), batch, `claims in order ${order} differ from the batch`);
+
+  const learnt = new Claims(candidates);
+  for (const l of listeners) learnt.claim(l);
+  const inc = learnt.settle();
+  const byFd = new Map(candidates.map((c) => [c.fd, c]));
+  const all = [...inc.adopted.map((a) => a.fd), ...inc.rejected.map((r) => r.fd)].sort((a, b) => a - b);
+  assert.deepEqual(all, candidates.map((c) => c.fd), 'incremental: every fd adopted or rejected, once');
+  for (const a of inc.adopted) assert.ok(oracleAllows(config[a.listener], byFd.get(a.fd)), `incremental: fd ${a.fd} adopted by ${a.listener} beyond what it allows`);
+  const contested = candidates.some((c) => Object.values(config).filter((cfg) => oracleAllows(cfg, c)).length > 1);
+  if (!contested) assert.deepEqual(inc, batch, 'incremental claims of uncontested listeners differ from the batch');
+
+  const plan = JSON.parse(JSON.stringify(makePlan(listeners, batch.adopted, { ipv6: true, fdBacklog: 4096 })));
+  const again = normalizeConfig(Object.fromEntries(plan.listeners.map((l) => [l.name, l.config])));
+  const adopted = planAdoptions(plan);
+  assert.deepEqual([...adopted].sort((x, y) => x.fd - y.fd), [...batch.adopted].sort((x, y) => x.fd - y.fd), 'plan: the adoptions survive JSON');
+  for (const [i, l] of again.entries()) {
+    assert.deepEqual(planTargets(l, adopted, plan.options), plan.listeners[i].targets, `plan: ${l.name}'s targets`);
+    assert.deepEqual(plan.listeners[i].targets, planTargets(listeners[i], batch.adopted, { ipv6: true, fdBacklog: 4096 }));
+  }
+}
+
+test(`incremental claims give the batch's answers (seed ${SEED}, ${RUNS} runs)`, () => {
+  fc.assert(fc.property(LISTENERS, CANDIDATES, fc.integer(), checkClaims), { seed: SEED, numRuns: RUNS });
 });
 
 test('oracle sanity: the documented examples', () => {

@@ -9,7 +9,9 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { matchSockets, normalizeConfig, planTargets } = require('../dist/match');
+const { normalizeConfig } = require('../dist/listeners');
+const { matchSockets } = require('../dist/match');
+const { planTargets } = require('../dist/plan');
 const sd = require('../dist');
 const native = require('./helpers/native');
 

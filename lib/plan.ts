@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The plan phase of activation: from what each listener adopted to where it
+ * listens (`{ fd }` targets for adopted sockets, `{ host, port }` / `{ path }`
+ * for what it still binds itself), and the JSON-safe {@link ActivationPlan}
+ * one process hands another (a cluster primary to its workers). Pure.
+ *
+ * @internal
+ */
+import { exposure, overlaps, type AddressSet } from './address';
+import type { RawSocketInfo } from './binding';
+import type { BindEntry, Listener, ListenerConfig } from './listeners';
+import type { Adoption } from './match';
+
+/**
+ * Where a stream server listens: pass it to `server.listen(target, target.backlog)`
+ * of a `net`, `http`, `https`, `http2` or `tls` server. `{ fd }` is an adopted
+ * socket; `{ host?, port }` and `{ path }` are for the app to bind. (Node
+ * ignores `backlog` inside `{ fd }` options, hence the second argument.)
+ */
+export type StreamTarget =
+  | { fd: number; backlog?: number }
+  | { port: number; host?: string; ipv6Only?: boolean; backlog?: number }
+  | { path: string; backlog?: number };
+
+/**
+ * Where a datagram socket binds: `dgram.createSocket(target)` picks the
+ * socket `type` (and `ipv6Only`), then `socket.bind(target)` takes `fd` or
+ * `port`/`address`.
+ */
+export type DatagramTarget =
+  | { fd: number; type: 'udp4' | 'udp6' }
+  | { port: number; address?: string; type: 'udp4' | 'udp6'; ipv6Only?: boolean };
+
+/** A listen target: what Node's `server.listen()` / `socket.bind()` already take. */
+export type ListenTarget = StreamTarget | DatagramTarget;
+
+/** Environment facts the plan depends on. @internal */
+export interface PlanOptions {
+  /** Whether an IPv6 socket can be made (Node's default bind is then `::`); picks `udp6` vs `udp4`. */
+  ipv6: boolean;
+  /**
+   * Backlog for adopted stream sockets when the listener sets none. Node calls
+   * listen(2) again on an adopted fd (default 511, shrinking the unit's
+   * `Backlog=`, and for `{ fd }` it reads the backlog only from a separate
+   * argument: `server.listen(target, target.backlog)`); activation passes
+   * net.core.somaxconn, which is what systemd's default `Backlog=` amounts to.
+   * Undefined: leave it to Node.
+   */
+  fdBacklog?: number;
+}
+
+function selfTarget(l: Listener, e: BindEntry, o: PlanOptions): ListenTarget {
+  const port = l.port ?? 0;
+  const v6only = l.config.ipv6Only === true;
+  if (l.kind === 'datagram') {
+    const type = e.family === 4 ? 'udp4' : e.family === 6 ? 'udp6' : o.ipv6 || v6only ? 'udp6' : 'udp4';
+    const t: { port: number; address?: string; type: 'udp4' | 'udp6'; ipv6Only?: boolean } = { port, type };
+    if (e.host !== undefined) t.address = e.host;
+    if (v6only && type === 'udp6') t.ipv6Only = true;
+    return t;
+  }
+  const t: { port: number; host?: string; ipv6Only?: boolean; backlog?: number } = { port };
+  if (e.host !== undefined) t.host = e.host;
+  if (v6only && e.family !== 4) t.ipv6Only = true;
+  if (l.config.backlog !== undefined) t.backlog = l.config.backlog;
+  return t;
+}
+
+/**
+ * The targets of one listener: one `{ fd }` per adopted socket (in fd order),
+ * then one self-bind target per bind entry that no adopted socket overlaps
+ * (partial activation), or the `path` when no unix socket was inherited. An
+ * `fdname` listener with adopted sockets binds nothing more. A wildcard entry
+ * served by a narrower inherited socket is not widened: binding it as well
+ * would collide with the inherited port.
+ *
+ * @internal
+ */
+export function planTargets(l: Listener, adopted: readonly Adoption[], o: PlanOptions): ListenTarget[] {
+  const mine = adopted.filter((a) => a.listener === l.name).sort((a, b) => a.fd - b.fd);
+  const out: ListenTarget[] = [];
+  for (const a of mine) {
+    if (l.kind === 'datagram') out.push({ fd: a.fd, type: a.desc.family === 'inet6' ? 'udp6' : 'udp4' });
+    else {
+      const backlog = l.config.backlog ?? o.fdBacklog;
+      out.push(backlog !== undefined ? { fd: a.fd, backlog } : { fd: a.fd });
+    }
+  }
+  if (l.match === 'fdname' && mine.length > 0) return out;
+  if (l.path !== undefined) {
+    if (mine.length === 0) {
+      const p = l.path.startsWith('@') ? `\0${l.path.slice(1)}` : l.path;
+      out.push(l.config.backlog !== undefined ? { path: p, backlog: l.config.backlog } : { path: p });
+    }
+    return out;
+  }
+  if (l.port === undefined) return out;
+  const exposed = mine.map((a) => exposure(a.desc)).filter((x): x is AddressSet => x !== null);
+  for (const e of l.entries) {
+    if (exposed.some((x) => overlaps(x, e.allows))) continue;
+    out.push(selfTarget(l, e, o));
+  }
+  return out;
+}
+
+/**
+ * What activation decided, as plain data that survives `JSON.stringify` and
+ * another process: per listener its config, the inherited sockets it adopted
+ * and its targets, and the environment facts the targets were planned with.
+ * A process given the plan listens on its targets without reading LISTEN_*
+ * itself (the fds must be valid in that process: a cluster worker's
+ * `listen({ fd })` is served through its primary).
+ */
+export interface ActivationPlan {
+  /** Format version of this object. */
+  version: 1;
+  /** Per listener, in config order. */
+  listeners: Array<{
+    name: string;
+    config: ListenerConfig;
+    adopted: Array<{ fd: number; fdname: string; via: string; description: RawSocketInfo }>;
+    targets: ListenTarget[];
+  }>;
+  /** The facts the targets depend on (see {@link PlanOptions}). */
+  options: PlanOptions;
+}
+
+/** Build the plan of `listeners` given their adoptions. @internal */
+export function makePlan(listeners: readonly Listener[], adopted: readonly Adoption[], options: PlanOptions): ActivationPlan {
+  return {
+    version: 1,
+    listeners: listeners.map((l) => ({
+      name: l.name,
+      config: structuredClone(l.config),
+      adopted: adopted.filter((a) => a.listener === l.name).sort((a, b) => a.fd - b.fd)
+        .map((a) => ({ fd: a.fd, fdname: a.name, via: a.via, description: { ...a.desc } })),
+      targets: planTargets(l, adopted, options),
+    })),
+    options: { ...options },
+  };
+}
+
+/** The adoptions a plan records, as the matcher made them. @internal */
+export function planAdoptions(plan: ActivationPlan): Adoption[] {
+  return plan.listeners.flatMap((l) => l.adopted.map((a) => ({ fd: a.fd, name: a.fdname, desc: a.description, listener: l.name, via: a.via })));
+}

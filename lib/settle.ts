@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The settle phase of activation: close every rejected inherited socket and
+ * say why (a coded warning naming the fd, the socket and the reason), warn
+ * about `fdname` listeners that got nothing, and describe what was adopted.
+ * The one phase that changes fds.
+ *
+ * @internal
+ */
+import type { Inspection } from './inspect';
+import type { Listener } from './listeners';
+import type { Adoption, MatchResult, RejectReason } from './match';
+import { closeFd, formatSocket, type SocketDescription } from './sockets';
+import { emit, warning, type Warning } from './warnings';
+
+/** An inherited socket a listener adopted. */
+export interface AdoptedSocket {
+  fd: number;
+  /** Its LISTEN_FDNAMES name (`unknown` when unnamed). */
+  fdname: string;
+  /** The listener that adopted it. */
+  listener: string;
+  /** How it matched: the bind entry (`127.0.0.1`, `*`, `(any)`), `path`, or `fdname`. */
+  via: string;
+  /** The socket in words, e.g. `tcp 127.0.0.1:8080 (listening)`. */
+  socket: string;
+  description: SocketDescription;
+}
+
+/** An inherited fd no listener adopted. */
+export interface RejectedSocket {
+  fd: number;
+  fdname: string;
+  /** The fd in words (`tcp 0.0.0.0:8080 (listening)`, `regular file`, `fifo`). */
+  socket: string;
+  reason: RejectReason;
+  /** Why, in words. */
+  detail: string;
+  /** Whether sd-activate closed it (rejected sockets are closed; non-sockets are left alone). */
+  closed: boolean;
+  description?: SocketDescription;
+}
+
+/** What the settle phase did. @internal */
+export interface Settlement {
+  rejected: RejectedSocket[];
+  /** The inspection's warnings, then the rejections', then the missing names'. */
+  warnings: Warning[];
+}
+
+const HINTS: Record<RejectReason, string> = {
+  'unreadable': '',
+  'not-a-socket': '',
+  'unsupported': ' Pass it in another way, or remove it from the .socket unit.',
+  'not-listening': ' Use Accept=no (the default) in the .socket unit.',
+  'kind-mismatch': ' Use ListenStream= for stream listeners and ListenDatagram= for datagram listeners.',
+  'address-not-allowed': ' A .socket unit cannot widen what the app exposes: make its Listen*= address match the listener\'s bind, or widen bind.',
+  'no-listener': ' Configure a listener for it, or remove it from the .socket unit.',
+};
+
+/** An adoption as reports show it. @internal */
+export function adoptedSocket(a: Adoption): AdoptedSocket {
+  return { fd: a.fd, fdname: a.name, listener: a.listener, via: a.via, socket: formatSocket(a.desc), description: { fd: a.fd, ...a.desc } };
+}
+
+/**
+ * Close each rejected socket (fds that are not sockets are left open) and
+ * build the warnings: one per rejected fd, one per `fdname` listener that
+ * got nothing and has nothing to bind instead.
+ *
+ * @internal
+ */
+export function settle(found: Inspection, result: MatchResult, listeners: readonly Listener[]): Settlement {
+  const warnings = [...found.warnings];
+  const rejected: RejectedSocket[] = [];
+  for (const r of result.rejected) {
+    const socket = r.desc ? formatSocket(r.desc) : 'unreadable fd';
+    let closed = false;
+    let closeNote = '';
+    if (r.desc && r.desc.fileType === 'socket') {
+      try {
+        closeFd(r.fd);
+        closed = true;
+      } catch (err) {
+        closeNote = ` (closing it failed: ${(err as { code?: string }).code ?? String(err)})`;
+      }
+    }
+    const named = r.name !== 'unknown' ? ` named ${JSON.stringify(r.name)}` : '';
+    const action = closed ? 'closed it' : r.desc?.fileType === 'socket' ? `could not close it${closeNote}` : 'left it open (not a socket sd-activate owns)';
+    rejected.push({ fd: r.fd, fdname: r.name, socket, reason: r.reason, detail: r.detail, closed,
+      ...(r.desc ? { description: { fd: r.fd, ...r.desc } } : {}) });
+    warnings.push(warning('SD_ACTIVATE_REJECTED_FD', `rejected inherited fd ${r.fd}${named} (${socket}): ${r.detail}; ${action}.${HINTS[r.reason]}`,
+      { fd: r.fd, socket, reason: r.reason }));
+  }
+  if (found.environment === 'inherited') {
+    const names = [...new Set(found.candidates.map((f) => f.name))].map((n) => JSON.stringify(n)).join(', ');
+    for (const l of listeners) {
+      if (l.match !== 'fdname' || l.port !== undefined || l.path !== undefined) continue;
+      if (result.adopted.some((a) => a.listener === l.name)) continue;
+      warnings.push(warning('SD_ACTIVATE_MISSING_FDNAME', `listener ${JSON.stringify(l.name)} asks for fdname ${JSON.stringify(l.fdname)}, but no ` +
+        `${l.kind} socket of that name was passed (names: ${names}) and it has no port or path to bind instead, ` +
+        'so it will not listen. Check FileDescriptorName= in the .socket unit, or give the listener a port.'));
+    }
+  }
+  return { rejected, warnings };
+}
+
+/** Emit the settled warnings, in order, through `onWarning` or `process.emitWarning`. @internal */
+export function announce(s: Settlement, onWarning?: (w: Warning) => void): void {
+  for (const w of s.warnings) emit(w, onWarning);
+}

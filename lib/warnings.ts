@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+/**
+ * One funnel for warnings: every warning sd-activate emits has a stable code
+ * from {@link WarningCode}, a message that starts with `sd-activate: `, and goes
+ * out as `process.emitWarning(message, { type: 'SdActivateWarning', code })`
+ * unless the caller routes it elsewhere (`activate(config, { onWarning })`).
+ *
+ * @internal
+ */
+import type { RejectReason } from './match';
+
+/**
+ * Stable codes of every warning sd-activate emits (the `code` of the
+ * `SdActivateWarning`):
+ * - `SD_ACTIVATE_REJECTED_FD`: an inherited fd matched no listener; it was closed (sockets) or left alone (anything else);
+ * - `SD_ACTIVATE_LISTEN_PID_MISMATCH`: LISTEN_FDS was set for another process (a wrapper such as `npm start`, `sh`, nodemon);
+ * - `SD_ACTIVATE_MALFORMED_ENV`: LISTEN_PID / LISTEN_FDS / LISTEN_FDNAMES could not be parsed;
+ * - `SD_ACTIVATE_UNAVAILABLE`: sockets were passed but the native addon could not load;
+ * - `SD_ACTIVATE_MISSING_FDNAME`: sockets were passed, but none with the `fdname` a listener
+ *   asks for, and it has no `port`/`path` to bind instead, so it will not listen;
+ * - `SD_ACTIVATE_WATCHDOG_MALFORMED_ENV`: WATCHDOG_USEC / WATCHDOG_PID could not be parsed; no watchdog runs;
+ * - `SD_ACTIVATE_NOTIFY_FAILED`: `lifecycle()` could not send READY=1, RELOADING=1 or STOPPING=1;
+ * - `SD_ACTIVATE_RELOAD_FAILED`: the app's `onReload` of `lifecycle()` threw or rejected;
+ * - `SD_ACTIVATE_STOP_FAILED`: the app's `onStop` of `lifecycle()` threw or rejected.
+ */
+export type WarningCode =
+  | 'SD_ACTIVATE_REJECTED_FD'
+  | 'SD_ACTIVATE_LISTEN_PID_MISMATCH'
+  | 'SD_ACTIVATE_MALFORMED_ENV'
+  | 'SD_ACTIVATE_UNAVAILABLE'
+  | 'SD_ACTIVATE_MISSING_FDNAME'
+  | 'SD_ACTIVATE_WATCHDOG_MALFORMED_ENV'
+  | 'SD_ACTIVATE_NOTIFY_FAILED'
+  | 'SD_ACTIVATE_RELOAD_FAILED'
+  | 'SD_ACTIVATE_STOP_FAILED';
+
+/** The prefix of every warning message. @internal */
+export const PREFIX = 'sd-activate: ';
+
+/** `text` with the {@link PREFIX} (added once). @internal */
+export function warningText(text: string): string {
+  return text.startsWith(PREFIX) ? text : PREFIX + text;
+}
+
+/**
+ * Emit a warning the way every part of sd-activate does:
+ * `process.emitWarning('sd-activate: ' + text, { type: 'SdActivateWarning', code })`.
+ *
+ * @internal
+ */
+export function warn(code: WarningCode, text: string): void {
+  emit(warning(code, text));
+}
+
+/** One warning, as `onWarning` receives it and a report lists it. */
+export interface Warning<C extends WarningCode = WarningCode> {
+  /** Stable code. */
+  code: C;
+  /** What happened, why, and what to change (starts with `sd-activate: `). */
+  message: string;
+  /** The fd concerned (`SD_ACTIVATE_REJECTED_FD`). */
+  fd?: number;
+  /** The fd in words, e.g. `tcp 0.0.0.0:8080 (listening)` (`SD_ACTIVATE_REJECTED_FD`). */
+  socket?: string;
+  /** Why it was rejected (`SD_ACTIVATE_REJECTED_FD`). */
+  reason?: RejectReason;
+}
+
+/** Build a {@link Warning} (its message gets the prefix). @internal */
+export function warning<C extends WarningCode>(code: C, text: string, extra: Omit<Warning, 'code' | 'message'> = {}): Warning<C> {
+  return { code, message: warningText(text), ...extra };
+}
+
+/** Emit a {@link Warning} through `onWarning`, or {@link warn} by default. @internal */
+export function emit(w: Warning, onWarning?: (w: Warning) => void): void {
+  if (onWarning) onWarning({ ...w });
+  else process.emitWarning(w.message, { type: 'SdActivateWarning', code: w.code });
+}
