@@ -10,12 +10,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
-import type { CliOptions } from './cli-args';
+import type { CliOptions } from './args';
 import {
   childEnv, describeExit, reapGroup, signalGroup, spawnActivated, STOP_SIGNALS,
-} from './cli-process';
-import type { BoundSocket } from './cli-sockets';
-import type { CliLog } from './cli-supervisor';
+} from './process';
+import type { BoundSocket } from './sockets';
+import type { CliLog } from './supervisor';
 
 /** Accepts connections and runs one child per connection. @internal */
 export class Acceptor {

@@ -19,14 +19,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { native } from './binding';
-import { DEFAULT_FDNAME, type CliOptions } from './cli-args';
+import { native } from '../binding';
+import { DEFAULT_FDNAME, type CliOptions } from './args';
 import {
   childEnv, describeExit, exitStatus, reapGroup, signalGroup, spawnActivated, STOP_SIGNALS,
-} from './cli-process';
-import { CliError, type BoundSocket } from './cli-sockets';
-import { formatSocket, isValidFdName } from './sockets';
-import { watchPaths, type Watch } from './cli-watch';
+} from './process';
+import { CliError, type BoundSocket } from './sockets';
+import { formatSocket, isValidFdName } from '../sockets';
+import { watchPaths, type Watch } from './watch';
 
 /** Where the command's event lines go. @internal */
 export interface CliLog {

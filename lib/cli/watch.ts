@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from './cli-args';
+import { UsageError } from './args';
 
 const IGNORED = /(^|[\\/])(node_modules|\.git)([\\/]|$)/;
 

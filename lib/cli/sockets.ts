@@ -8,10 +8,10 @@
  * @internal
  */
 import * as fs from 'node:fs';
-import { native, type RawSocketInfo } from './binding';
-import { errnoName } from './errors';
-import { formatSocket, probeUnixSocket } from './sockets';
-import type { ListenSpec } from './cli-args';
+import { native, type RawSocketInfo } from '../binding';
+import { errnoName } from '../errors';
+import { formatSocket, probeUnixSocket } from '../sockets';
+import type { ListenSpec } from './args';
 
 /** A failure the command reports on one line and exits with `status`. @internal */
 export class CliError extends Error {

@@ -7,7 +7,7 @@
  * @internal
  */
 import * as net from 'node:net';
-import { isValidFdName } from './sockets';
+import { isValidFdName } from '../sockets';
 
 /** The kinds of socket the command can bind (the addon's `openSocket` kinds). */
 export type ListenKind = 'tcp' | 'udp' | 'unix' | 'unix-dgram' | 'seqpacket';
