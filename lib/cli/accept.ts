@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * `sd-activate --accept`: inetd style, like a `.socket` unit with
  * `Accept=yes`. The command accepts on its stream sockets and starts one
@@ -10,12 +11,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
-import type { CliOptions } from './args';
 import {
   childEnv, describeExit, reapGroup, signalGroup, spawnActivated, STOP_SIGNALS,
 } from './process';
-import type { BoundSocket } from './sockets';
-import type { CliLog } from './supervisor';
+import type { BoundSocket, CliLog, CliOptions } from './types';
 
 /** Accepts connections and runs one child per connection. @internal */
 export class Acceptor {

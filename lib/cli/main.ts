@@ -9,11 +9,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs, usage, UsageError } from './args';
+import { parseArgs, usage } from './args';
 import { Acceptor } from './accept';
 import { checkCommand } from './process';
-import { bindSockets, CliError, releaseSockets, type BoundSocket } from './sockets';
-import { Supervisor, type CliLog } from './supervisor';
+import { bindSockets, releaseSockets } from './sockets';
+import { Supervisor } from './supervisor';
+import { CliError, UsageError, type BoundSocket, type CliLog } from './types';
 
 function version(): string {
   try {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * Starting and stopping the `sd-activate` command's children: the command is
  * found on PATH first (a clear "not found"), started through
@@ -12,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { CliError } from './sockets';
+import { CliError } from './types';
 
 /** Variables a child never inherits from the holder (they describe the holder's own activation). */
 const HOLDER_ONLY = ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID'];

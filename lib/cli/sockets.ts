@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * The `sd-activate` command's sockets: bound once with the addon's
  * `openSocket` (exact control over the address, backlog and IPV6_V6ONLY, and
@@ -11,35 +12,7 @@ import * as fs from 'node:fs';
 import { native, type RawSocketInfo } from '../binding';
 import { errnoName } from '../errors';
 import { formatSocket, probeUnixSocket } from '../sockets';
-import type { ListenSpec } from './args';
-
-/** A failure the command reports on one line and exits with `status`. @internal */
-export class CliError extends Error {
-  /** The command's exit status. */
-  readonly status: number;
-
-  constructor(status: number, message: string) {
-    super(message);
-    this.name = 'CliError';
-    this.status = status;
-  }
-}
-
-/** A socket the command bound and holds. @internal */
-export interface BoundSocket {
-  /** The holder's fd (CLOEXEC). */
-  fd: number;
-  /** The spec it came from. */
-  spec: ListenSpec;
-  /** Its LISTEN_FDNAMES name. */
-  name: string;
-  /** What it is, e.g. `tcp 127.0.0.1:8080`, `tcp [::]:8080 dual-stack`, `unix /tmp/a.sock`. */
-  label: string;
-  /** Local port for inet sockets (the real one when port 0 was asked), else 0. */
-  port: number;
-  /** A socket file to remove at exit when it is still this inode. */
-  file?: { path: string; dev: number; ino: number };
-}
+import { CliError, type BoundSocket, type ListenSpec } from './types';
 
 const EAFNOSUPPORT = 97;
 const EADDRNOTAVAIL = 99;

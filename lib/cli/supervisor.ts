@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * The `sd-activate` command's main mode: one child at a time, holding the
  * sockets across its restarts, like a `.socket` unit with its `.service`.
@@ -20,21 +21,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { native } from '../binding';
-import { DEFAULT_FDNAME, type CliOptions } from './args';
+import { DEFAULT_FDNAME } from './args';
 import {
   childEnv, describeExit, exitStatus, reapGroup, signalGroup, spawnActivated, STOP_SIGNALS,
 } from './process';
-import { CliError, type BoundSocket } from './sockets';
 import { formatSocket, isValidFdName } from '../sockets';
+import { CliError, type BoundSocket, type CliLog, type CliOptions } from './types';
 import { watchPaths, type Watch } from './watch';
-
-/** Where the command's event lines go. @internal */
-export interface CliLog {
-  /** An event line (suppressed by `--quiet`). */
-  info(line: string): void;
-  /** An error line (always printed). */
-  error(line: string): void;
-}
 
 /** A child run. */
 interface Run {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * `--watch PATH`: file changes that restart the command, debounced. A
  * directory is watched recursively (node_modules and .git ignored); a file is
@@ -8,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from './args';
+import { UsageError } from './types';
 
 const IGNORED = /(^|[\\/])(node_modules|\.git)([\\/]|$)/;
 
