@@ -9,13 +9,14 @@
  * @internal
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { native, type RawSocketInfo } from '../binding';
 import { errnoName } from '../errors';
 import { formatSocket, probeUnixSocket } from '../sockets';
 import { CliError, type BoundSocket, type ListenSpec } from './types';
 
-const EAFNOSUPPORT = 97;
-const EADDRNOTAVAIL = 99;
+/** The addon's results (`-errno`) meaning "no IPv6 here", after which a bare port binds IPv4. */
+const NO_IPV6 = [-os.constants.errno.EAFNOSUPPORT, -os.constants.errno.EADDRNOTAVAIL];
 
 function bindError(spec: ListenSpec, r: number): CliError {
   const { code, text } = errnoName(r);
@@ -61,7 +62,7 @@ function openOne(spec: ListenSpec, backlog: number): number {
     // A bare port, as systemd's ListenStream=PORT: IPv6 any-address with the
     // system's IPV6_V6ONLY default (dual-stack), IPv4 where IPv6 is missing.
     const fd = native.openSocket(spec.kind, '::', spec.port, bl, -1);
-    if (fd !== -EAFNOSUPPORT && fd !== -EADDRNOTAVAIL) return fd;
+    if (!NO_IPV6.includes(fd)) return fd;
     return native.openSocket(spec.kind, '0.0.0.0', spec.port, bl, -1);
   }
   return native.openSocket(spec.kind, spec.address, spec.port, bl, -1);
