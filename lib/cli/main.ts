@@ -15,6 +15,7 @@ import { checkCommand } from './process';
 import { bindSockets, releaseSockets } from './sockets';
 import { Supervisor } from './supervisor';
 import { CliError, UsageError, type BoundSocket, type CliLog } from './types';
+import { checkWatchPaths } from './watch';
 
 function version(): string {
   try {
@@ -54,9 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const options = parsed.options;
     quiet = options.quiet;
-    for (const w of options.watch) {
-      if (!fs.existsSync(w)) throw new UsageError(`--watch ${w}: no such file or directory`);
-    }
+    checkWatchPaths(options.watch);
     checkCommand(options.command[0] as string);
     sockets = await bindSockets(options.listen, options.names, options.backlog);
     sockets.forEach((s, k) => {

@@ -18,6 +18,24 @@ export interface Watch {
   close(): void;
 }
 
+/** What `p` is, or a {@link UsageError} saying it does not exist. */
+function statWatched(p: string): fs.Stats {
+  try {
+    return fs.statSync(p);
+  } catch {
+    throw new UsageError(`--watch ${p}: no such file or directory`);
+  }
+}
+
+/**
+ * Check that every `--watch` path exists, before anything is bound or started.
+ *
+ * @throws {@link UsageError} naming the first path that does not exist
+ */
+export function checkWatchPaths(paths: readonly string[]): void {
+  for (const p of paths) statWatched(p);
+}
+
 /**
  * Watch `paths`; after `debounceMs` without further changes, call
  * `onChange` with the first changed path and how many others changed.
@@ -40,13 +58,7 @@ export function watchPaths(paths: string[], debounceMs: number, onChange: (first
   };
   try {
     for (const p of paths) {
-      let st: fs.Stats;
-      try {
-        st = fs.statSync(p);
-      } catch {
-        throw new UsageError(`--watch ${p}: no such file or directory`);
-      }
-      if (st.isDirectory()) {
+      if (statWatched(p).isDirectory()) {
         watchers.push(fs.watch(p, { recursive: true, persistent: true }, (_event, filename) => {
           const name = filename ? String(filename) : '';
           if (name !== '' && IGNORED.test(name)) return;
