@@ -21,6 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { native } from '../binding';
+import { parseState } from '../notify-state';
 import { DEFAULT_FDNAME } from './args';
 import {
   childEnv, describeExit, exitStatus, reapGroup, signalGroup, spawnActivated, STOP_SIGNALS,
@@ -315,11 +316,7 @@ export class Supervisor {
       }
       return;
     }
-    const fields = new Map<string, string>();
-    for (const line of text.split('\n')) {
-      const eq = line.indexOf('=');
-      if (eq > 0) fields.set(line.slice(0, eq), line.slice(eq + 1));
-    }
+    const fields = parseState(text);
     const events: string[] = [];
     if (fields.get('READY') === '1' && !run.ready && !run.exited) {
       run.ready = true;
