@@ -10,10 +10,19 @@
  * ```
  *
  * This file is the executable (`bin`: `dist/cli.js`, named by units and
- * scripts); the command itself lives in `lib/cli/`: main (the run), args (the
- * command line), sockets (binding), process (spawning with LISTEN_PID = the
- * child's pid, process groups), supervisor (one child, restarts, notify),
- * accept (`--accept`), watch (`--watch`).
+ * scripts); the command itself lives in `lib/cli/`, one concern per file:
+ *
+ * - main: one run, from the command line to the exit status
+ * - args: the command line and `--help`
+ * - types: the types the other files share (errors, log, options, sockets)
+ * - sockets: binding and releasing the held sockets
+ * - process: spawning with LISTEN_PID = the child's pid, process groups
+ * - holder: the signal and child skeleton both modes share
+ * - supervisor: the restart mode (one child at a time, restarts, its notify messages)
+ * - notify-socket: the private NOTIFY_SOCKET the children report to
+ * - fdstore: the fds children store with FDSTORE=1 (`--fdstore`)
+ * - accept: the `--accept` mode (one child per connection)
+ * - watch: `--watch`
  *
  * @see sd_listen_fds(3)
  * @see systemd.socket(5)
