@@ -57,7 +57,7 @@ export class NotifySocket {
    * Resolve once every datagram queued on the socket so far has been
    * handled: a marker sent to ourselves comes back after them (one queue,
    * in order). Resolves at once when closed or when the marker cannot be
-   * sent, and after {@link DRAIN_TIMEOUT_MS} at the latest.
+   * sent, and after 2 s at the latest.
    */
   drain(): Promise<void> {
     if (!this.receiver) return Promise.resolve();

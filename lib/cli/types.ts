@@ -3,7 +3,7 @@
  * The types the `sd-activate` command's files share: its two failures
  * ({@link UsageError}, {@link CliError}), where its lines go ({@link CliLog}),
  * what it was asked to do ({@link CliOptions}, {@link ListenSpec}) and the
- * sockets it holds ({@link BoundSocket}). Nothing here does anything, so every
+ * sockets it holds ({@link BoundSocket}). Nothing here has side effects, so every
  * file of the command may import it.
  *
  * @internal
