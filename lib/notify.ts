@@ -30,6 +30,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import { native } from './binding';
 import { invalid, SdActivateError, systemError } from './errors';
+import { fieldValue, formatState } from './notify-state';
 import { socketFd } from './sockets';
 import { integer, msToUsec } from './validate';
 
@@ -62,42 +63,6 @@ export interface NotifyOptions {
    * variable is kept for later calls.
    */
   unsetEnvironment?: boolean;
-}
-
-const FIELD_NAME_BAD = /[=\n\0]/;
-
-function fieldValue(value: unknown, what: string): string {
-  if (typeof value === 'string') {
-    if (value.includes('\n')) invalid(`${what} must not contain a newline (got ${JSON.stringify(value)})`);
-    if (value.includes('\0')) invalid(`${what} must not contain a NUL character`);
-    return value;
-  }
-  if (typeof value === 'bigint') return value.toString();
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) invalid(`${what} must be a finite number (got ${String(value)})`);
-    return String(value);
-  }
-  return invalid(`${what} must be a string, number or bigint (got ${typeof value})`);
-}
-
-/** Build the datagram text for `fields`, validating names and values. @internal */
-export function formatState(fields: Record<string, NotifyValue> | string): string {
-  if (typeof fields === 'string') {
-    if (fields.length === 0) invalid('the notify state must not be empty');
-    if (fields.includes('\0')) invalid('the notify state must not contain a NUL character');
-    return fields;
-  }
-  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
-    invalid('notify fields must be an object like { READY: 1 } or a string like "READY=1"');
-  }
-  const lines: string[] = [];
-  for (const [name, v] of Object.entries(fields)) {
-    if (name.length === 0) invalid('a notify field name must not be empty');
-    if (FIELD_NAME_BAD.test(name)) invalid(`notify field name ${JSON.stringify(name)} must not contain "=", a newline or NUL`);
-    lines.push(`${name}=${fieldValue(v, `the value of ${name}`)}`);
-  }
-  if (lines.length === 0) invalid('notify needs at least one field');
-  return lines.join('\n');
 }
 
 function fdList(fds: unknown): number[] {

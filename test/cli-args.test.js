@@ -3,7 +3,8 @@
 // names, options. The same errors are checked end to end in cli.test.js.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { parseArgs, parseListenSpec, UsageError } = require('../dist/cli-args');
+const { parseArgs, parseListenSpec } = require('../dist/cli/args');
+const { UsageError } = require('../dist/cli/types');
 const { isValidFdName } = require('../dist/validate');
 
 test('listen specs: the ListenStream= / ListenDatagram= address forms', () => {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * The `sd-activate` command's sockets: bound once with the addon's
  * `openSocket` (exact control over the address, backlog and IPV6_V6ONLY, and
@@ -8,41 +9,14 @@
  * @internal
  */
 import * as fs from 'node:fs';
-import { native, type RawSocketInfo } from './binding';
-import { errnoName } from './errors';
-import { formatSocket, probeUnixSocket } from './sockets';
-import type { ListenSpec } from './cli-args';
+import * as os from 'node:os';
+import { native, type RawSocketInfo } from '../binding';
+import { errnoName } from '../errors';
+import { formatSocket, probeUnixSocket } from '../sockets';
+import { CliError, type BoundSocket, type ListenSpec } from './types';
 
-/** A failure the command reports on one line and exits with `status`. @internal */
-export class CliError extends Error {
-  /** The command's exit status. */
-  readonly status: number;
-
-  constructor(status: number, message: string) {
-    super(message);
-    this.name = 'CliError';
-    this.status = status;
-  }
-}
-
-/** A socket the command bound and holds. @internal */
-export interface BoundSocket {
-  /** The holder's fd (CLOEXEC). */
-  fd: number;
-  /** The spec it came from. */
-  spec: ListenSpec;
-  /** Its LISTEN_FDNAMES name. */
-  name: string;
-  /** What it is, e.g. `tcp 127.0.0.1:8080`, `tcp [::]:8080 dual-stack`, `unix /tmp/a.sock`. */
-  label: string;
-  /** Local port for inet sockets (the real one when port 0 was asked), else 0. */
-  port: number;
-  /** A socket file to remove at exit when it is still this inode. */
-  file?: { path: string; dev: number; ino: number };
-}
-
-const EAFNOSUPPORT = 97;
-const EADDRNOTAVAIL = 99;
+/** The addon's results (`-errno`) meaning "no IPv6 here", after which a bare port binds IPv4. */
+const NO_IPV6 = [-os.constants.errno.EAFNOSUPPORT, -os.constants.errno.EADDRNOTAVAIL];
 
 function bindError(spec: ListenSpec, r: number): CliError {
   const { code, text } = errnoName(r);
@@ -88,7 +62,7 @@ function openOne(spec: ListenSpec, backlog: number): number {
     // A bare port, as systemd's ListenStream=PORT: IPv6 any-address with the
     // system's IPV6_V6ONLY default (dual-stack), IPv4 where IPv6 is missing.
     const fd = native.openSocket(spec.kind, '::', spec.port, bl, -1);
-    if (fd !== -EAFNOSUPPORT && fd !== -EADDRNOTAVAIL) return fd;
+    if (!NO_IPV6.includes(fd)) return fd;
     return native.openSocket(spec.kind, '0.0.0.0', spec.port, bl, -1);
   }
   return native.openSocket(spec.kind, spec.address, spec.port, bl, -1);

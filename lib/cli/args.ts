@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * The `sd-activate` command's arguments: `-l` listen specs (systemd's
  * `ListenStream=` / `ListenDatagram=` address forms), names, restart and
@@ -7,61 +8,8 @@
  * @internal
  */
 import * as net from 'node:net';
-import { isValidFdName } from './validate';
-
-/** The kinds of socket the command can bind (the addon's `openSocket` kinds). */
-export type ListenKind = 'tcp' | 'udp' | 'unix' | 'unix-dgram' | 'seqpacket';
-
-/** One parsed `-l` / `--listen` spec. @internal */
-export interface ListenSpec {
-  /** What the user wrote (without a `NAME=` prefix), for messages. */
-  text: string;
-  /** Socket kind. */
-  kind: ListenKind;
-  /**
-   * Numeric address for inet kinds (`''` for "all addresses": `::` dual-stack
-   * where IPv6 exists, else `0.0.0.0`, as systemd binds a bare port), or the
-   * unix path (`@name` for the abstract namespace).
-   */
-  address: string;
-  /** Port for inet kinds (0 = a free port), 0 for unix kinds. */
-  port: number;
-  /** A `NAME=` prefix given in the spec itself. */
-  name?: string;
-}
-
-/** When `--restart` restarts the command after it exits by itself. */
-export type RestartPolicy = 'no' | 'always' | 'on-failure';
-
-/** Everything the command was asked to do. @internal */
-export interface CliOptions {
-  /** The sockets, in fd order (3, 4, ...). */
-  listen: ListenSpec[];
-  /** One LISTEN_FDNAMES name per socket. */
-  names: string[];
-  /** Paths whose changes restart the command. */
-  watch: string[];
-  /** Restart policy when the command exits by itself. */
-  restart: RestartPolicy;
-  /** Give up after this many quick exits in a row (0 = never). */
-  restartLimit: number;
-  /** Milliseconds between SIGTERM and SIGKILL when stopping the command. */
-  stopTimeoutMs: number;
-  /** listen(2) backlog. */
-  backlog: number;
-  /** inetd style: one command per accepted connection. */
-  accept: boolean;
-  /** With `accept`: the connection on stdin/stdout, no LISTEN_* variables. */
-  inetd: boolean;
-  /** With `accept`: at most this many commands at once. */
-  maxConnections: number;
-  /** Keep up to this many fds the command stores with FDSTORE=1 (0 = none). */
-  fdstore: number;
-  /** Print only errors. */
-  quiet: boolean;
-  /** The command and its arguments. */
-  command: string[];
-}
+import { isValidFdName } from '../validate';
+import { UsageError, type CliOptions, type ListenKind, type ListenSpec, type RestartPolicy } from './types';
 
 /** What the arguments ask for. @internal */
 export type ParsedArgs =
@@ -69,20 +17,11 @@ export type ParsedArgs =
   | { action: 'version' }
   | { action: 'run'; options: CliOptions };
 
-/** A bad command line: printed with a pointer to `--help`, exit status 2. @internal */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
 /** The name an fd gets when none is given: what `sd_listen_fds_with_names(3)` reports for an unnamed fd. */
 export const DEFAULT_FDNAME = 'unknown';
 
 /** systemd's default Backlog= (SOMAXCONN); the kernel caps it at net.core.somaxconn. */
 export const DEFAULT_BACKLOG = 4096;
-
 
 function parsePort(text: string, spec: string): number {
   if (!/^\d{1,5}$/.test(text)) throw new UsageError(`bad port ${JSON.stringify(text)} in listen spec ${JSON.stringify(spec)} (0..65535)`);

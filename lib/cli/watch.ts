@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /**
  * `--watch PATH`: file changes that restart the command, debounced. A
  * directory is watched recursively (node_modules and .git ignored); a file is
@@ -8,13 +9,31 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from './cli-args';
+import { UsageError } from './types';
 
 const IGNORED = /(^|[\\/])(node_modules|\.git)([\\/]|$)/;
 
 /** A set of watchers; `close()` stops them all. @internal */
 export interface Watch {
   close(): void;
+}
+
+/** What `p` is, or a {@link UsageError} saying it does not exist. */
+function statWatched(p: string): fs.Stats {
+  try {
+    return fs.statSync(p);
+  } catch {
+    throw new UsageError(`--watch ${p}: no such file or directory`);
+  }
+}
+
+/**
+ * Check that every `--watch` path exists, before anything is bound or started.
+ *
+ * @throws {@link UsageError} naming the first path that does not exist
+ */
+export function checkWatchPaths(paths: readonly string[]): void {
+  for (const p of paths) statWatched(p);
 }
 
 /**
@@ -39,13 +58,7 @@ export function watchPaths(paths: string[], debounceMs: number, onChange: (first
   };
   try {
     for (const p of paths) {
-      let st: fs.Stats;
-      try {
-        st = fs.statSync(p);
-      } catch {
-        throw new UsageError(`--watch ${p}: no such file or directory`);
-      }
-      if (st.isDirectory()) {
+      if (statWatched(p).isDirectory()) {
         watchers.push(fs.watch(p, { recursive: true, persistent: true }, (_event, filename) => {
           const name = filename ? String(filename) : '';
           if (name !== '' && IGNORED.test(name)) return;

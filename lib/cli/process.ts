@@ -1,9 +1,12 @@
+// SPDX-License-Identifier: MIT
 /**
- * Starting and stopping the `sd-activate` command's children: the command is
- * found on PATH first (a clear "not found"), started through
+ * The process primitives under the `sd-activate` command's children: the
+ * command is found on PATH first (a clear "not found"), started through
  * `sh -c 'LISTEN_PID=$$ exec "$0" "$@"'` so LISTEN_PID is its own pid, in its
  * own process group (signals reach the whole group, as systemd's default
- * KillMode=control-group), with the sockets at fds 3, 4, ...
+ * KillMode=control-group), with the sockets at fds 3, 4, ...; exits described
+ * and turned into statuses; process groups signalled and reaped. When and
+ * which children are signalled is the holder's (holder.ts).
  *
  * @internal
  */
@@ -12,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { CliError } from './cli-sockets';
+import { CliError } from './types';
 
 /** Variables a child never inherits from the holder (they describe the holder's own activation). */
 const HOLDER_ONLY = ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID'];
@@ -142,10 +145,7 @@ export async function reapGroup(pgid: number, timeoutMs: number, termFirst: bool
   }
 }
 
-/** The signals that stop the command: passed to the child, then the command exits. */
-export const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT'];
-
 /** setTimeout as a promise. */
-export function sleep(ms: number): Promise<void> {
+function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
