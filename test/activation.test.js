@@ -56,6 +56,28 @@ test('TCP socket at fd 3 is adopted and served; targets are { fd }', async () =>
   }
 });
 
+test('the plan is JSON-safe: an Activation rebuilt from it has the same listeners, targets and refusals', async () => {
+  const s = openSocket('tcp', '127.0.0.1', 0);
+  const port = await freePort();
+  const config = { web: { port: s.port, bind: '127.0.0.1' }, other: { port, bind: '127.0.0.1' } };
+  const app = await startApp({ config, plan: true, skipListen: ['other'] }, { fds: [s.fd] });
+  try {
+    const r = app.ready;
+    assert.equal(r.plan.version, 1);
+    assert.deepEqual(r.plan.listeners.map((l) => l.name), ['web', 'other']);
+    assert.deepEqual(r.plan.listeners[0].adopted.map((a) => [a.fd, a.via, a.description.port]), [[3, '127.0.0.1', s.port]]);
+    assert.deepEqual(r.plan.listeners[0].targets, [fdT(3)]);
+    assert.deepEqual(r.plan.listeners[1].targets, [{ port, host: '127.0.0.1' }]);
+    assert.deepEqual(r.fromPlan.names, ['web', 'other']);
+    assert.equal(r.fromPlan.environment, 'inherited');
+    assert.deepEqual(r.fromPlan.targets, r.targets);
+    assert.deepEqual(r.fromPlan.inherited, { web: true, other: false });
+    assert.deepEqual(r.fromPlan.rebind, { web: 'ERR_SD_REBIND_INHERITED', other: 'ok' });
+  } finally {
+    assert.equal((await app.stop()).code, 0);
+  }
+});
+
 test('listener without bind adopts any address (Node\'s default bind)', async () => {
   const s = openSocket('tcp', '::', 0, { v6only: 0 });
   const app = await startApp({ config: { web: { port: s.port } } }, { fds: [s.fd] });

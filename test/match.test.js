@@ -10,7 +10,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { normalizeConfig } = require('../dist/listeners');
-const { matchSockets } = require('../dist/match');
+const { Claims, matchSockets } = require('../dist/match');
 const { planTargets } = require('../dist/plan');
 const sd = require('../dist');
 const native = require('./helpers/native');
@@ -24,6 +24,28 @@ test('the most specific bind entry wins, then config order', () => {
   const r = match({ any: { port: 80 }, wild: { port: 80, bind: '*' }, exact: { port: 80, bind: '127.0.0.1' } },
     [cand(inet('127.0.0.1')), cand(inet('0.0.0.0'), 4), cand(inet('::'), 5)]);
   assert.deepEqual(r.adopted.map((a) => [a.fd, a.listener, a.via]), [[3, 'exact', '127.0.0.1'], [4, 'wild', '*'], [5, 'any', '(any)']]);
+});
+
+test('claims one listener at a time: rejections wait for settle; a better listener already known keeps its socket', () => {
+  const [any, exact] = normalizeConfig({ any: { port: 80 }, exact: { port: 80, bind: '127.0.0.1' } });
+  const cands = [cand(inet('127.0.0.1')), cand(inet('10.0.0.1', 81), 4), cand({ fileType: 'fifo', family: '', type: 'none',
+    listening: false, address: '', port: 0, path: '', v6only: false }, 5)];
+  // Learnt one at a time (a preload): the first claim takes what it may.
+  const learnt = new Claims(cands);
+  assert.deepEqual(learnt.unclaimed(), [3, 4]);
+  assert.deepEqual(learnt.claim(any).map((a) => [a.fd, a.via]), [[3, '(any)']]);
+  assert.deepEqual(learnt.claim(exact), []);
+  assert.deepEqual(learnt.unclaimed(), [4]);
+  const r = learnt.settle();
+  assert.deepEqual(r.rejected.map((x) => [x.fd, x.reason]), [[4, 'no-listener'], [5, 'not-a-socket']]);
+  // Known up front (the batch): the narrower entry wins whichever claims first.
+  const known = new Claims(cands, [any, exact]);
+  assert.deepEqual(known.claim(any), []);
+  assert.deepEqual(known.claim(exact).map((a) => [a.fd, a.listener]), [[3, 'exact']]);
+  assert.deepEqual(known.settle(), matchSockets([any, exact], cands));
+  // A known listener that never claims: its socket is rejected at settle, saying so.
+  const idle = new Claims([cand(inet('127.0.0.1'))], [exact]);
+  assert.match(idle.settle().rejected[0].detail, /listener "exact" may take it but did not claim it/);
 });
 
 test('fdname beats address; a named socket of the wrong kind falls through to address matching', () => {
