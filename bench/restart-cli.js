@@ -25,7 +25,7 @@ const HOST = '127.0.0.1';
 
 const { restarts: RESTARTS, rate: RATE, interval: INTERVAL, json: JSON_OUT } =
   driverOptions({ restarts: 100, rate: 300, interval: 500 });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { setTimeout: sleep } = require('node:timers/promises');
 
 if (!fs.existsSync(CLI)) {
   console.error('restart-cli: dist/cli.js is missing; build first (npx tsc -p .)');

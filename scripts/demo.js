@@ -29,7 +29,7 @@ const { restarts: RESTARTS, rate: RATE, interval: INTERVAL, json: JSON_OUT } =
   driverOptions({ restarts: 5, rate: 400, interval: 1000 });
 
 const say = (line) => process.stdout.write(`${line}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { setTimeout: sleep } = require('node:timers/promises');
 
 // ---- 1. build what is missing --------------------------------------------
 

@@ -7,23 +7,14 @@ const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
 const http2 = require('node:http2');
-const os = require('node:os');
 const path = require('node:path');
 const tls = require('node:tls');
 const { spawn, spawnSync } = require('node:child_process');
 const { openSocket, FIXTURES } = require('./helpers/child');
 const { startApp, probe, freePort } = require('./helpers/activation-app');
 
-const EXPECT_BACKEND = process.env.SD_ACTIVATE_EXPECT_BACKEND;
-// Adopted stream sockets are listened on with net.core.somaxconn unless the listener sets a backlog.
-const SOMAXCONN = Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+const { SOMAXCONN, tmpdir, checkBackend } = require('./helpers/common');
 const fdT = (fd, backlog = SOMAXCONN) => ({ fd, backlog });
-
-function tmpdir(t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-act-srv-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 function ssBacklog(port) {
   const r = spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
@@ -52,7 +43,7 @@ test('Express, Koa and Fastify apps serve inherited sockets', async () => {
   const app = await startApp({ config, kinds }, { script: 'activation-servers.js', fds: socks.map((s) => s.fd) });
   try {
     const r = app.ready;
-    if (EXPECT_BACKEND) assert.equal(r.backend, EXPECT_BACKEND);
+    checkBackend(r);
     assert.deepEqual(r.report.adopted.map((a) => [a.fd, a.listener]), [[3, 'e'], [4, 'k'], [5, 'f'], [6, 'fl']]);
     assert.deepEqual(r.warnings, []);
     for (const [i, [name, kind]] of Object.entries(kinds).entries()) {
@@ -196,7 +187,7 @@ test('real systemd-socket-activate: the app starts on the first connection, whic
     // The app does not exist yet: this connection waits in the backlog and starts it.
     assert.equal(await probe({ host: '127.0.0.1', port }), 'web');
     const r = await sa.firstJson();
-    if (EXPECT_BACKEND) assert.equal(r.backend, EXPECT_BACKEND);
+    checkBackend(r);
     assert.equal(r.pid, sa.proc.pid, 'systemd-socket-activate execs the app in its own process');
     assert.equal(r.report.environment, 'inherited');
     assert.deepEqual(r.report.adopted.map((a) => [a.fd, a.fdname, a.listener, a.via]), [[3, 'web', 'web', 'fdname']]);

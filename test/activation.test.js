@@ -6,27 +6,14 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const net = require('node:net');
-const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { openSocket } = require('./helpers/child');
 const native = require('./helpers/native');
 const { startApp, probe, tryProbe, udpAsk, freePort } = require('./helpers/activation-app');
 
-const EXPECT_BACKEND = process.env.SD_ACTIVATE_EXPECT_BACKEND;
-// Adopted stream sockets are listened on with net.core.somaxconn unless the listener sets a backlog.
-const SOMAXCONN = Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+const { SOMAXCONN, tmpdir, checkBackend } = require('./helpers/common');
 const fdT = (fd, backlog = SOMAXCONN) => ({ fd, backlog });
-
-function tmpdir(t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-act-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function checkBackend(ready) {
-  if (EXPECT_BACKEND) assert.equal(ready.backend, EXPECT_BACKEND);
-}
 
 function rejectedWarnings(ready) {
   return ready.warnings.filter((w) => w.code === 'SD_ACTIVATE_REJECTED_FD');

@@ -3,7 +3,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
-const { child, startCli } = require('./fixtures/cli-harness');
+const { child, startCli } = require('./helpers/cli');
 
 function exchange(port, text) {
   return new Promise((resolve, reject) => {

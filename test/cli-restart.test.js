@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { child, startCli, alive } = require('./fixtures/cli-harness');
+const { child, startCli, alive } = require('./helpers/cli');
 const { startLoad } = require('../scripts/load');
 const { freePort } = require('./helpers/child');
 

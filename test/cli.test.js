@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { child, startCli, runCli, alive } = require('./fixtures/cli-harness');
+const { child, startCli, runCli, alive } = require('./helpers/cli');
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sdact-cli-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -264,6 +264,6 @@ test('a command that does not exist: exit 127 before anything is bound', async (
 });
 
 test('the command is run without `--` too, and its own options are left to it', async () => {
-  const r = await runCli(['-l', '127.0.0.1:0', process.execPath, require('./fixtures/cli-harness').CHILD, 'report', '--exit', '5']);
+  const r = await runCli(['-l', '127.0.0.1:0', process.execPath, require('./helpers/cli').CHILD, 'report', '--exit', '5']);
   assert.equal(r.code, 5, r.stderr);
 });

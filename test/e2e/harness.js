@@ -124,7 +124,7 @@ async function cursor() {
   return m ? m[1].trim() : undefined;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { setTimeout: sleep } = require('node:timers/promises');
 
 /** Poll fn until it returns a truthy value; throws `what` on timeout with the last value. */
 async function waitFor(what, fn, { timeout = 15000, interval = 100 } = {}) {
