@@ -67,8 +67,8 @@ function matchInChild(n) {
 }
 
 function pureMatch(n) {
-  const { normalizeConfig } = require('../dist/listeners');
-  const { matchSockets } = require('../dist/match');
+  const { normalizeConfig } = require('../dist/activation/listeners');
+  const { matchSockets } = require('../dist/activation/match');
   const config = {};
   const candidates = [];
   for (let i = 0; i < n; i++) {

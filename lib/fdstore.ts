@@ -42,7 +42,7 @@
  */
 import type * as dgram from 'node:dgram';
 import type * as net from 'node:net';
-import type { Activation } from './activation';
+import type { Activation } from './activation/activate';
 import { invalid } from './errors';
 import { notify } from './notify';
 import { socketFd } from './sockets';

@@ -69,7 +69,7 @@ export {
   type SocketDescription,
   type SocketType,
 } from './sockets';
-// activation exports (lib/activation.ts)
+// activation exports (lib/activation/)
 export {
   activate,
   Activation,
@@ -89,7 +89,7 @@ export {
   type StreamTarget,
   type DatagramTarget,
   type RejectReason,
-} from './activation';
+} from './activation/activate';
 // notify exports (lib/notify.ts, lib/watchdog.ts, lib/lifecycle.ts)
 export {
   notify,

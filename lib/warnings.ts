@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import type { RejectReason } from './match';
+import type { RejectReason } from './activation/match';
 
 /**
  * Stable codes of every warning sd-activate emits (the `code` of the

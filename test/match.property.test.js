@@ -1,5 +1,5 @@
 'use strict';
-// Property test of the listener-matching policy (lib/match.ts) over generated
+// Property test of the listener-matching policy (lib/activation/match.ts) over generated
 // listener configs and generated socket descriptions. An independent oracle,
 // written here from the kernel's and Node's semantics (and Node's BlockList
 // for address equality), decides which connections a socket accepts and which
@@ -16,9 +16,9 @@ const assert = require('node:assert/strict');
 const net = require('node:net');
 const path = require('node:path');
 const fc = require('fast-check');
-const { normalizeConfig } = require('../dist/listeners');
-const { Claims, matchSockets } = require('../dist/match');
-const { makePlan, planAdoptions, planTargets } = require('../dist/plan');
+const { normalizeConfig } = require('../dist/activation/listeners');
+const { Claims, matchSockets } = require('../dist/activation/match');
+const { makePlan, planAdoptions, planTargets } = require('../dist/activation/plan');
 
 const SEED = process.env.SD_ACTIVATE_SEED !== undefined ? Number(process.env.SD_ACTIVATE_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const RUNS = Number(process.env.SD_ACTIVATE_RUNS || 5000);

@@ -9,9 +9,9 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { normalizeConfig } = require('../dist/listeners');
-const { Claims, matchSockets } = require('../dist/match');
-const { planTargets } = require('../dist/plan');
+const { normalizeConfig } = require('../dist/activation/listeners');
+const { Claims, matchSockets } = require('../dist/activation/match');
+const { planTargets } = require('../dist/activation/plan');
 const sd = require('../dist');
 const native = require('./helpers/native');
 

@@ -10,8 +10,8 @@
 import type { Inspection } from './inspect';
 import type { Listener } from './listeners';
 import type { Adoption, MatchResult, RejectReason } from './match';
-import { closeFd, formatSocket, type SocketDescription } from './sockets';
-import { emit, warning, type Warning } from './warnings';
+import { closeFd, formatSocket, type SocketDescription } from '../sockets';
+import { emit, warning, type Warning } from '../warnings';
 
 /** An inherited socket a listener adopted. */
 export interface AdoptedSocket {

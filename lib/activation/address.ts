@@ -8,7 +8,7 @@
  * @internal
  */
 import * as net from 'node:net';
-import type { RawSocketInfo } from './binding';
+import type { RawSocketInfo } from '../binding';
 
 /** The address set a socket exposes or a bind entry allows, per family: everything, one address key, or nothing. @internal */
 export interface AddressSet {

@@ -8,7 +8,7 @@
  * @internal
  */
 import { exposure, overlaps, type AddressSet } from './address';
-import type { RawSocketInfo } from './binding';
+import type { RawSocketInfo } from '../binding';
 import type { BindEntry, Listener, ListenerConfig } from './listeners';
 import type { Adoption } from './match';
 

@@ -10,11 +10,11 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { native } from './binding';
+import { native } from '../binding';
 import type { Candidate } from './match';
 import type { PlanOptions } from './plan';
-import { consume, describeSocket, type LISTEN_ENV } from './sockets';
-import { warning, type Warning } from './warnings';
+import { consume, describeSocket, type LISTEN_ENV } from '../sockets';
+import { warning, type Warning } from '../warnings';
 
 /**
  * What the activation environment was:

@@ -14,7 +14,7 @@
  */
 import * as nodePath from 'node:path';
 import { describeSet, exposure, specificity, within, type AddressSet } from './address';
-import type { RawSocketInfo } from './binding';
+import type { RawSocketInfo } from '../binding';
 import type { Listener } from './listeners';
 
 /** An fd to be matched: its number, LISTEN_FDNAMES name and description (or why it could not be described). */

@@ -6,8 +6,8 @@
  * @internal
  */
 import { bindEntry, type BindAllowance } from './address';
-import { invalid } from './errors';
-import { intInRange, isValidFdName, object } from './validate';
+import { invalid } from '../errors';
+import { intInRange, isValidFdName, object } from '../validate';
 
 /**
  * One listener the app wants, as passed to `activate()`.

@@ -8,16 +8,16 @@
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { native, type BackendName } from './binding';
-import { SdActivateError } from './errors';
+import { native, type BackendName } from '../binding';
+import { SdActivateError } from '../errors';
 import { hostFacts, inspect, type ActivationEnvironment, type ListenEnv } from './inspect';
 import { configKey, normalizeConfig, normalizeListener, type Listener, type ListenerConfig } from './listeners';
 import { matchSockets, type Adoption } from './match';
 import { makePlan, planAdoptions, planTargets, type ActivationPlan, type ListenTarget, type PlanOptions } from './plan';
 import { adoptedSocket, announce, settle, type AdoptedSocket, type RejectedSocket } from './settle';
-import { formatSocket, probeUnixSocket } from './sockets';
-import { object, optionalFunction } from './validate';
-import type { Warning, WarningCode } from './warnings';
+import { formatSocket, probeUnixSocket } from '../sockets';
+import { object, optionalFunction } from '../validate';
+import type { Warning, WarningCode } from '../warnings';
 
 export type { ActivationEnvironment } from './inspect';
 export type { ListenerConfig } from './listeners';
