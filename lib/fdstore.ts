@@ -46,7 +46,7 @@ import type { Activation } from './activation/activate';
 import { invalid } from './errors';
 import { notify } from './notify';
 import { socketFd } from './sockets';
-import { integer, isValidFdName } from './validate';
+import { integer, isValidFdName, own } from './validate';
 
 /** Something whose socket can be stored: fds, or a bound Node socket or server. */
 export type StorableSocket = number | number[] | net.Server | net.Socket | dgram.Socket;
@@ -106,6 +106,7 @@ export function fdName(name: unknown): string {
  * ```
  */
 export function storeFds(name: string, target: StorableSocket, options: StoreFdsOptions = {}): boolean {
+  options = own(options, 'storeFds options');
   const fields: Record<string, string | number> = { FDSTORE: 1, FDNAME: fdName(name) };
   if (options.poll === false) fields.FDPOLL = 0;
   const sent = notify(fields, { fds: fdsOf(target) });

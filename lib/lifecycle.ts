@@ -11,6 +11,7 @@ import type * as net from 'node:net';
 import { invalid, type SystemError } from './errors';
 import { storedPathServer } from './fdstore';
 import { ready as sendReady, reloading as sendReloading, stopping as sendStopping, notify } from './notify';
+import { own } from './validate';
 import { warn } from './warnings';
 import { startWatchdog, validate as validateWatchdog, type Watchdog, type WatchdogOptions } from './watchdog';
 
@@ -178,6 +179,7 @@ function close(s: LifecycleServer): Promise<void> {
  * ```
  */
 export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
+  options = own(options, 'lifecycle options');
   const servers = options.servers ?? [];
   if (!Array.isArray(servers)) invalid('servers must be an array');
   for (const s of servers) {

@@ -32,7 +32,7 @@ import { native } from './binding';
 import { invalid, SdActivateError, systemError } from './errors';
 import { fieldValue, formatState } from './notify-state';
 import { socketFd } from './sockets';
-import { integer, msToUsec } from './validate';
+import { integer, intInRange, msToUsec, own } from './validate';
 
 /** 16 random hex digits; node:crypto is loaded on first use (it costs milliseconds at import). */
 function randomHex(): string {
@@ -68,7 +68,7 @@ export interface NotifyOptions {
 function fdList(fds: unknown): number[] {
   if (fds === undefined) return [];
   if (!Array.isArray(fds)) invalid('fds must be an array of file descriptors');
-  for (const fd of fds) integer(fd, 'each fd');
+  for (const fd of fds) intInRange(fd, 'each fd', 0, 0x7fffffff);
   return fds as number[];
 }
 
@@ -93,10 +93,10 @@ function fdList(fds: unknown): number[] {
  * ```
  */
 export function notify(fields: Record<string, NotifyValue> | string, options: NotifyOptions = {}): boolean {
-  if (options === null || typeof options !== 'object') invalid('notify options must be an object');
+  options = own(options, 'notify options');
   const state = formatState(fields);
   const fds = fdList(options.fds);
-  const pid = options.pid === undefined ? 0 : integer(options.pid, 'pid', 1);
+  const pid = options.pid === undefined ? 0 : intInRange(options.pid, 'pid', 1, 0x7fffffff);
   if (!options.unsetEnvironment) return send(pid, state, fds);
   const address = process.env.NOTIFY_SOCKET;
   let r: number;

@@ -7,7 +7,7 @@ import type * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { native, type RawSocketInfo } from './binding';
 import { check, invalid, systemError, type SystemError } from './errors';
-import { fdArg, intInRange, object } from './validate';
+import { fdArg, intInRange, object, own } from './validate';
 
 /** The first inherited fd, `SD_LISTEN_FDS_START`. @see sd_listen_fds(3) */
 export const LISTEN_FDS_START = 3;
@@ -48,6 +48,7 @@ let consumed: Consumed | undefined;
 /** Read (once) and cache the activation environment. @internal */
 export function consume(options: ListenFdsOptions = {}): Consumed {
   if (consumed) return consumed;
+  options = own(options, 'listenFds options');
   const env: Consumed['env'] = {};
   for (const k of LISTEN_ENV) if (process.env[k] !== undefined) env[k] = process.env[k];
   const { result, names } = native.listenFds();

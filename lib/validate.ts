@@ -54,6 +54,18 @@ export function object<T>(value: T, what: string): T {
   return value;
 }
 
+/**
+ * The own enumerable properties of an options bag or config, in a copy with
+ * no prototype: what `Object.prototype` carries (a polluted `bind`, say) is
+ * never read as an option.
+ *
+ * @internal
+ */
+export function own<T extends object>(value: T, what: string): T {
+  object(value, what);
+  return Object.assign(Object.create(null) as T, value);
+}
+
 /** An optional function option. @internal */
 export function optionalFunction(value: unknown, what: string): void {
   if (value !== undefined && typeof value !== 'function') invalid(`${what} must be a function`);

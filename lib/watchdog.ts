@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { native } from './binding';
 import { check, invalid } from './errors';
 import { notify } from './notify';
-import { msToUsec } from './validate';
+import { msToUsec, own } from './validate';
 import { warn } from './warnings';
 
 /** What {@link watchdogEnabled} found. */
@@ -220,6 +220,7 @@ export class Watchdog extends EventEmitter {
    * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` for bad options
    */
   start(options: WatchdogOptions = {}): this {
+    options = own(options, 'watchdog options');
     validate(options);
     this.#options = { ...this.#options, ...definedOnly(options) };
     if (!this.#started) {

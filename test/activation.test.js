@@ -217,7 +217,7 @@ test('wildcards and dual-stack: "*", "::*", ipv6Only, IPv4-mapped', async () => 
     ['::', 1, { bind: '::*', ipv6Only: true }, true],
     ['::', 1, { bind: '::*' }, true],
     ['::', 1, { bind: '*' }, false],
-    ['0.0.0.0', -1, { bind: '::*' }, true], // Node's "::" is dual-stack: IPv4 allowed
+    ['0.0.0.0', -1, { bind: '::*' }, false], // the family decides first: ::* never takes an AF_INET socket
     ['0.0.0.0', -1, { bind: '::*', ipv6Only: true }, false],
     ['::1', -1, { bind: '::*' }, true],
     ['::1', -1, { bind: '*' }, false],

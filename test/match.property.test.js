@@ -86,7 +86,17 @@ function entriesOf(cfg) {
   return Array.isArray(cfg.bind) ? cfg.bind : [cfg.bind];
 }
 
+/** The seed's rule: the socket's family decides first; `*` takes only AF_INET sockets, `::*` only AF_INET6 ones. */
+function familyGate(desc, entry) {
+  if (entry === '*' || entry === '0.0.0.0') return desc.family === 'inet';
+  if (entry === undefined) return true;
+  const { a, s } = splitScope(entry);
+  if (entry === '::*' || (s === '' && isV6Any(a) && !mappedV4(a))) return desc.family === 'inet6';
+  return true;
+}
+
 function withinEntry(desc, entry, ipv6Only) {
+  if (!familyGate(desc, entry)) return false;
   let any = false;
   for (const p of UNIVERSE) {
     const acc = accepts(desc, p);
@@ -100,7 +110,9 @@ function withinEntry(desc, entry, ipv6Only) {
 }
 
 function overlap(desc, entry, ipv6Only) {
-  return UNIVERSE.some((p) => accepts(desc, p) === true && allows(entry, ipv6Only, p));
+  // The IPv6 wildcard is served only by a socket reaching IPv6 destinations.
+  const v6any = entry !== undefined && entry !== '*' && entry !== '0.0.0.0' && familyGate({ family: 'inet' }, entry) === false;
+  return UNIVERSE.some((p) => accepts(desc, p) === true && allows(entry, ipv6Only, p) && (!v6any || p.f === 6));
 }
 
 const kindOf = (desc) => (desc.type === 'dgram' ? 'datagram' : 'stream');
@@ -118,12 +130,14 @@ function oracleAllows(cfg, c) {
   const d = c.desc;
   if (!servable(d)) return false;
   if ((cfg.type || 'stream') !== kindOf(d)) return false;
-  if (cfg.fdname !== undefined) return c.name === cfg.fdname;
+  // A name never widens: the port, bind or path given with it must hold too.
+  if (cfg.fdname !== undefined && c.name !== cfg.fdname) return false;
+  if (cfg.fdname !== undefined && cfg.port === undefined && cfg.path === undefined) return true;
   if (cfg.path !== undefined) {
     return d.family === 'unix' && d.path !== '' && (d.path === cfg.path || d.path === path.resolve(cfg.path));
   }
   if (d.family === 'unix') return false;
-  if (!cfg.port || d.port !== cfg.port) return false;
+  if (cfg.port === undefined || (cfg.port === 0 ? cfg.fdname === undefined : d.port !== cfg.port)) return false;
   return entriesOf(cfg).some((e) => withinEntry(d, e, cfg.ipv6Only === true));
 }
 
@@ -143,11 +157,15 @@ const inetListener = fc.record({
   type: TYPE,
 }).map(strip);
 const unixListener = fc.record({ path: CPATH }).map(strip);
-const nameListener = fc.record({
-  fdname: NAME,
-  port: fc.option(PORT, { nil: undefined }),
-  type: TYPE,
-}).map(strip);
+const nameListener = fc.oneof(
+  fc.record({
+    fdname: NAME,
+    port: fc.option(PORT, { nil: undefined }),
+    bind: fc.option(fc.oneof(ENTRY, fc.array(ENTRY, { minLength: 1, maxLength: 2 })), { nil: undefined }),
+    type: TYPE,
+  }).map((l) => strip(l.port === undefined ? { ...l, bind: undefined } : l)),
+  fc.record({ fdname: NAME, path: CPATH }),
+);
 const LISTENERS = fc.array(fc.oneof({ arbitrary: inetListener, weight: 4 }, unixListener, nameListener), { minLength: 0, maxLength: 4 })
   .map((ls) => Object.fromEntries(ls.map((l, i) => [`l${i}`, l])));
 
@@ -259,6 +277,11 @@ function checkCase(config, candidates) {
     for (const e of free) if (!classes.some((k) => same(k, e))) classes.push(e);
     for (const h of gotHosts) assert.ok(expectHosts.has(h), `${l.name}: unexpected self-bind ${h} (want ${[...expectHosts]})`);
     assert.equal(gotHosts.length, classes.length, `${l.name}: self-bind targets ${gotHosts} for free entries ${free}`);
+    // Self-bound sockets of one listener never collide: a dual-stack [::] bind cannot sit beside an IPv4 bind on the port.
+    const hostOf = (t) => (cfg.type === 'datagram' ? t.address : t.host);
+    const dual = selfTargets.filter((t) => (hostOf(t) === '::' || hostOf(t) === undefined) && !t.ipv6Only);
+    const v4 = selfTargets.filter((t) => hostOf(t) !== undefined && net.isIPv4(hostOf(t)));
+    assert.ok(dual.length === 0 || v4.length === 0 || cfg.port === 0, `${l.name}: dual-stack self-bind beside IPv4 ${JSON.stringify(selfTargets)}`);
     for (const t of selfTargets) {
       assert.equal(t.port, cfg.port);
       const host = cfg.type === 'datagram' ? t.address : t.host;

@@ -48,6 +48,71 @@ test('claims one listener at a time: rejections wait for settle; a better listen
   assert.match(idle.settle().rejected[0].detail, /listener "exact" may take it but did not claim it/);
 });
 
+test('wildcards are per family: * takes only AF_INET sockets, ::* only AF_INET6 ones (dual-stack [::] included unless ipv6Only)', () => {
+  const v4any = inet('0.0.0.0');
+  const dual = inet('::', 80, { v6only: false });
+  const v6only = inet('::', 80, { v6only: true });
+  const adopts = (cfg, desc) => match({ l: { port: 80, ...cfg } }, [cand(desc)]).adopted.length === 1;
+  assert.equal(adopts({ bind: '::*' }, v4any), false, 'an IPv4 socket is never adopted by IPv6-only bind entries');
+  assert.equal(adopts({ bind: '::' }, v4any), false);
+  assert.equal(adopts({ bind: ['::*', '::1'] }, v4any), false);
+  assert.equal(adopts({ bind: '::*' }, dual), true, 'dual-stack [::] is AF_INET6 and matches ::*');
+  assert.equal(adopts({ bind: '::*', ipv6Only: true }, dual), false, 'ipv6Only takes only IPV6_V6ONLY sockets');
+  assert.equal(adopts({ bind: '::*', ipv6Only: true }, v6only), true);
+  assert.equal(adopts({ bind: '*' }, v4any), true);
+  assert.equal(adopts({ bind: '*' }, dual), false);
+  assert.equal(adopts({ bind: '*' }, v6only), false);
+  assert.equal(adopts({}, v4any), true, 'no bind: any address of either family');
+  assert.equal(adopts({}, dual), true);
+  assert.match(match({ l: { port: 80, bind: '::*' } }, [cand(v4any)]).rejected[0].reason, /address-not-allowed/);
+});
+
+test('* and ::* together: a dual-stack socket covers both; self-bound, ::* is IPv6-only beside the IPv4 socket', async () => {
+  const [both] = normalizeConfig({ both: { port: 80, bind: ['*', '::*'] } });
+  const dual = cand(inet('::', 80, { v6only: false }));
+  const { adopted } = matchSockets([both], [dual]);
+  assert.deepEqual(planTargets(both, adopted, { ipv6: true }), [{ fd: 3 }], 'nothing self-bound for * beside a dual-stack socket');
+  const v4 = matchSockets([both], [cand(inet('0.0.0.0'))]).adopted;
+  assert.deepEqual(planTargets(both, v4, { ipv6: true }), [{ fd: 3 }, { port: 80, host: '::', ipv6Only: true }]);
+  assert.deepEqual(planTargets(both, [], { ipv6: true }), [{ port: 80, host: '0.0.0.0' }, { port: 80, host: '::', ipv6Only: true }]);
+  const [alone] = normalizeConfig({ alone: { port: 80, bind: '::*' } });
+  assert.deepEqual(planTargets(alone, [], { ipv6: true }), [{ port: 80, host: '::' }], '::* alone binds as Node binds ::');
+  const [udp] = normalizeConfig({ udp: { port: 53, type: 'datagram', bind: ['*', '::*'] } });
+  assert.deepEqual(planTargets(udp, [], { ipv6: true }), [{ port: 53, address: '0.0.0.0', type: 'udp4' }, { port: 53, address: '::', type: 'udp6', ipv6Only: true }]);
+  // And the two self-bind targets really bind side by side on one port.
+  const probe = net.createServer();
+  await new Promise((r) => probe.listen(0, '127.0.0.1', r));
+  const port = probe.address().port;
+  await new Promise((r) => probe.close(r));
+  const [real] = normalizeConfig({ real: { port, bind: ['*', '::*'] } });
+  const servers = [];
+  try {
+    for (const t of planTargets(real, [], { ipv6: true })) {
+      const s = net.createServer();
+      servers.push(s);
+      await new Promise((resolve, reject) => { s.once('error', reject); s.listen(t, resolve); });
+    }
+    assert.deepEqual(servers.map((s) => s.address().address).sort(), ['0.0.0.0', '::']);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => (s.listening ? s.close(r) : r()))));
+  }
+});
+
+test('a name never widens: fdname with port/bind/path adopts a named socket only within them; fdname alone takes it whatever its address', () => {
+  const named = (desc) => cand(desc, 3, 'web');
+  const unix = (p) => ({ fileType: 'socket', family: 'unix', type: 'stream', listening: true, address: '', port: 0, path: p, v6only: false });
+  const adopts = (cfg, c) => match({ l: cfg }, [c]).adopted.length === 1;
+  assert.equal(adopts({ fdname: 'web', port: 80, bind: '127.0.0.1' }, named(inet('0.0.0.0'))), false);
+  assert.equal(adopts({ fdname: 'web', port: 80, bind: '127.0.0.1' }, named(inet('127.0.0.1'))), true);
+  assert.equal(adopts({ fdname: 'web', port: 1 }, named(inet('127.0.0.1'))), false, 'another port');
+  assert.equal(adopts({ fdname: 'web', path: '/run/a.sock' }, named(unix('/run/b.sock'))), false);
+  assert.equal(adopts({ fdname: 'web', path: '/run/a.sock' }, named(unix('/run/a.sock'))), true);
+  assert.equal(adopts({ fdname: 'web' }, named(inet('0.0.0.0', 9999))), true, 'the one case where the unit decides');
+  const r = match({ l: { fdname: 'web', port: 80, bind: '127.0.0.1' } }, [named(inet('0.0.0.0'))]);
+  assert.equal(r.rejected[0].reason, 'address-not-allowed');
+  assert.match(r.rejected[0].detail, /it is named "web", but it exposes any IPv4 address on port 80, more than listener "l" allows \(port 80, bind 127\.0\.0\.1\); a name never widens/);
+});
+
 test('fdname beats address; a named socket of the wrong kind falls through to address matching', () => {
   const udp = inet('127.0.0.1', 53, { type: 'dgram', listening: false });
   const r = match({ named: { fdname: 'web' }, dns: { port: 53, type: 'datagram' } },
@@ -124,6 +189,29 @@ test('config validation: ERR_SD_INVALID_ARGUMENT with a useful message', () => {
     assert.throws(() => sd.activate(config), (e) => e.code === 'ERR_SD_INVALID_ARGUMENT', JSON.stringify(config));
   }
   assert.throws(() => sd.activate({ w: { port: 0 } }, { onWarning: 'no' }), { code: 'ERR_SD_INVALID_ARGUMENT' });
+});
+
+test('bad values are named with the field and the value: bigint, NaN, Infinity, an out-of-range pid', () => {
+  for (const [port, shown] of [[80n, '80n'], [NaN, 'NaN'], [Infinity, 'Infinity'], ['80', '"80"']]) {
+    assert.throws(() => normalizeConfig({ w: { port } }), { code: 'ERR_SD_INVALID_ARGUMENT', message: `listener "w": port must be an integer 0..65535 (got ${shown})` });
+  }
+  assert.throws(() => normalizeConfig({ w: { port: 1, backlog: NaN } }), { code: 'ERR_SD_INVALID_ARGUMENT', message: /backlog must be an integer 1\.\.2147483647 \(got NaN\)/ });
+  assert.throws(() => sd.notify({ READY: 1 }, { pid: 2 ** 31 }), { code: 'ERR_SD_INVALID_ARGUMENT', message: /pid must be an integer 1\.\.2147483647 \(got 2147483648\)/ });
+  assert.throws(() => sd.notify({ READY: 1 }, { fds: [2 ** 31] }), { code: 'ERR_SD_INVALID_ARGUMENT', message: /each fd must be an integer/ });
+});
+
+test('config and options are read from own properties only: a polluted Object.prototype changes nothing', () => {
+  const script = `
+    Object.prototype.bind = '0.0.0.0'; Object.prototype.ipv6Only = true; Object.prototype.backlog = 7;
+    Object.prototype.unsetEnvironment = false; Object.prototype.pid = 1; Object.prototype.onWarning = 5;
+    const sd = require(${JSON.stringify(path.join(__dirname, '..', 'dist'))});
+    const a = sd.activate({ web: { port: 8080 } });
+    const sent = sd.notify({ READY: 1 });
+    console.log(JSON.stringify({ targets: a.targets('web'), sent }));`;
+  const out = JSON.parse(require('node:child_process').execFileSync(process.execPath, ['-e', script], {
+    encoding: 'utf8', env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NOTIFY_SOCKET')),
+  }));
+  assert.deepEqual(out, { targets: [{ port: 8080 }], sent: false });
 });
 
 test('removeStaleSocket: removes only a socket file nothing accepts on', async (t) => {

@@ -16,7 +16,7 @@ import { matchSockets, type Adoption } from './match';
 import { makePlan, planAdoptions, planTargets, type ActivationPlan, type ListenTarget, type PlanOptions } from './plan';
 import { adoptedSocket, announce, settle, type AdoptedSocket, type RejectedSocket } from './settle';
 import { formatSocket, probeUnixSocket } from '../sockets';
-import { object, optionalFunction } from '../validate';
+import { object, optionalFunction, own } from '../validate';
 import type { Warning, WarningCode } from '../warnings';
 
 export type { ActivationEnvironment } from './inspect';
@@ -431,7 +431,7 @@ let current: { key: string; activation: Activation } | undefined;
  */
 export function activate(config: Record<string, ListenerConfig>, options: ActivateOptions = {}): Activation {
   const listeners = normalizeConfig(config);
-  object(options, 'activate(): options');
+  options = own(options, 'activate(): options');
   optionalFunction(options.onWarning, 'activate(): onWarning');
   const key = configKey(listeners);
   if (current) {

@@ -187,21 +187,32 @@ export interface BindAllowance {
   host: string | undefined;
   /** Address family of the self-bound socket: 4, 6, or 0 for Node's default. */
   family: 0 | 4 | 6;
+  /**
+   * The one socket family whose sockets it adopts, for the wildcards: `*`
+   * (`0.0.0.0`) only AF_INET sockets, `::*` (`::`) only AF_INET6 ones, a
+   * dual-stack `[::]` included. Undefined: the address set alone decides.
+   */
+  only?: 'inet' | 'inet6';
 }
 
 /**
- * What a bind entry allows: `*` any IPv4 address (self-bound as `0.0.0.0`),
- * `::*` any IPv6 address (self-bound as `::`; as Node binds `::` dual-stack,
- * any IPv4 address too unless `ipv6Only`), a literal itself (`::` and
- * `0.0.0.0` spelled out mean the same as the wildcards). Null when `text` is
- * not a numeric address.
+ * What a bind entry allows. The socket's family decides first: `*` (or
+ * `0.0.0.0`) is any IPv4 address and adopts only AF_INET sockets; `::*` (or
+ * `::`) is any IPv6 address and adopts only AF_INET6 sockets — a dual-stack
+ * `[::]` socket among them, whose IPv4 reach `::*` then allows too, unless
+ * `ipv6Only`, which takes only IPV6_V6ONLY sockets. A literal allows itself
+ * (`127.0.0.1` also through `::ffff:127.0.0.1`). Null when `text` is not a
+ * numeric address.
  *
  * @internal
  */
 export function bindEntry(text: string, ipv6Only: boolean): BindAllowance | null {
-  if (text === '*') return { allows: { v4: 'all', v6: null }, host: '0.0.0.0', family: 4 };
-  if (text === '::*') return { allows: { v4: ipv6Only ? null : 'all', v6: 'all' }, host: '::', family: 6 };
-  const p = parseIp(text);
+  const p = text === '*' ? parseIp('0.0.0.0') : text === '::*' ? parseIp('::') : parseIp(text);
   if (!p) return null;
-  return { allows: addressSet(p, !ipv6Only), host: text.startsWith('[') ? text.slice(1, -1) : text, family: p.family };
+  const allows = addressSet(p, !ipv6Only);
+  const host = text === '*' ? '0.0.0.0' : text === '::*' ? '::' : text.startsWith('[') ? text.slice(1, -1) : text;
+  const e: BindAllowance = { allows, host, family: p.family };
+  if (p.family === 4 && allZero(p.bytes)) e.only = 'inet';
+  else if (p.family === 6 && allZero(p.bytes) && p.scope === '') e.only = 'inet6';
+  return e;
 }

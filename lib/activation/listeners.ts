@@ -7,7 +7,7 @@
  */
 import { bindEntry, type BindAllowance } from './address';
 import { invalid } from '../errors';
-import { intInRange, isValidFdName, object } from '../validate';
+import { intInRange, isValidFdName, object, own } from '../validate';
 
 /**
  * One listener the app wants, as passed to `activate()`.
@@ -15,10 +15,12 @@ import { intInRange, isValidFdName, object } from '../validate';
  * Exactly one way of matching applies:
  * - `port` (with optional `bind`, `ipv6Only`): Internet sockets, matched by address;
  * - `path`: a unix stream socket, matched by its path;
- * - `fdname`: any socket of the right kind whose LISTEN_FDNAMES name
- *   (`FileDescriptorName=`) equals it. `port`/`bind`/`path` may be given as
- *   well: they are then only what the app binds when nothing of that name
- *   was inherited.
+ * - `fdname`: a socket of the right kind whose LISTEN_FDNAMES name
+ *   (`FileDescriptorName=`) equals it. A name never widens: with
+ *   `port`/`bind`/`path` as well, the named socket must also lie within them
+ *   (port `0` leaves the port to the unit), and they are what the app binds
+ *   when nothing of that name was inherited. With `fdname` alone the unit
+ *   decides the address: the one case where it does.
  *
  * @example
  * ```ts
@@ -33,25 +35,29 @@ import { intInRange, isValidFdName, object } from '../validate';
 export interface ListenerConfig {
   /**
    * TCP/UDP port. An inherited socket must have exactly this port; `0` binds an
-   * ephemeral port and never matches an inherited socket.
+   * ephemeral port and never matches an inherited socket by address (with
+   * `fdname`, it leaves the port to the unit).
    */
   port?: number;
   /**
-   * Numeric addresses this listener may be reached at; each entry allows:
-   * itself (`127.0.0.1`, `::1`, `fe80::1%eth0`, `::ffff:10.0.0.1` = IPv4 10.0.0.1);
-   * `*` or `0.0.0.0`: any IPv4 address; `::*` or `::`: any IPv6 address and, as
-   * Node binds `::` dual-stack, any IPv4 address too unless `ipv6Only`.
-   * Omitted: any address, as Node binds by default. Host names are refused
-   * (they would make matching depend on DNS).
+   * Numeric addresses this listener may be reached at. The socket's family
+   * decides first: `*` (`0.0.0.0`) is any IPv4 address and adopts only
+   * AF_INET sockets; `::*` (`::`) is any IPv6 address and adopts only AF_INET6
+   * sockets, a dual-stack `[::]` included (unless `ipv6Only`). A literal
+   * allows itself (`127.0.0.1`, `::1`, `fe80::1%eth0`; `::ffff:10.0.0.1` is
+   * IPv4 10.0.0.1). Self-bound, `*` binds `0.0.0.0` and `::*` binds `::` as
+   * Node does (dual-stack), IPv6-only beside IPv4 entries or with `ipv6Only`.
+   * Omitted: any address of either family, as Node binds by default. Host
+   * names are refused (they would make matching depend on DNS).
    */
   bind?: string | string[];
-  /** IPv6 wildcard binds are IPv6-only (no IPv4 through a dual-stack socket). Default false. */
+  /** IPv6 wildcards are IPv6-only: they adopt only IPV6_V6ONLY sockets and bind IPv6-only. Default false. */
   ipv6Only?: boolean;
   /** A unix stream socket path; `@name` for the abstract namespace. */
   path?: string;
   /** `stream` (TCP, unix; the default) or `datagram` (UDP). */
   type?: 'stream' | 'datagram';
-  /** Take sockets by their LISTEN_FDNAMES name instead of by address. */
+  /** Take sockets by their LISTEN_FDNAMES name (within `port`/`bind`/`path` when given). */
   fdname?: string;
   /**
    * listen(2) backlog, put in every stream target. Node calls listen(2) again
@@ -84,6 +90,9 @@ export interface Listener {
   entries: BindEntry[];
   path: string | undefined;
   fdname: string | undefined;
+  ipv6Only: boolean;
+  /** The listen(2) backlog the app asked for, if any. */
+  backlog: number | undefined;
 }
 
 const KEYS = new Set(['port', 'bind', 'ipv6Only', 'path', 'type', 'fdname', 'backlog']);
@@ -113,11 +122,10 @@ function entryFor(text: unknown, ipv6Only: boolean, where: string): BindEntry {
  */
 export function normalizeListener(name: string, config: ListenerConfig): Listener {
   const where = `listener ${JSON.stringify(name)}`;
-  object(config, `${where}: config`);
-  for (const k of Object.keys(config)) {
+  const c = own(config, `${where}: config`) as Record<string, unknown>;
+  for (const k of Object.keys(c)) {
     if (!KEYS.has(k)) invalid(`${where}: unknown option ${JSON.stringify(k)}${HINTS[k] ? ` (${HINTS[k]})` : ''}`);
   }
-  const c = config as Record<string, unknown>;
   const type = c.type ?? 'stream';
   if (type !== 'stream' && type !== 'datagram') invalid(`${where}: type must be 'stream' or 'datagram' (got ${JSON.stringify(c.type)})`);
   if (c.port !== undefined) intInRange(c.port, `${where}: port`, 0, 65535);
@@ -158,13 +166,15 @@ export function normalizeListener(name: string, config: ListenerConfig): Listene
   }
   return {
     name,
-    config: { ...config, ...(Array.isArray(config.bind) ? { bind: [...config.bind] } : {}) },
+    config: { ...c, ...(Array.isArray(c.bind) ? { bind: [...(c.bind as string[])] } : {}) } as ListenerConfig,
     kind: type,
     match: c.fdname !== undefined ? 'fdname' : path !== undefined ? 'unix' : 'inet',
     port: c.port as number | undefined,
     entries,
     path,
     fdname: c.fdname as string | undefined,
+    ipv6Only,
+    backlog: c.backlog as number | undefined,
   };
 }
 

@@ -125,17 +125,42 @@ const BY_NAME = 3;
  */
 function fit(l: Listener, s: Servable): { via: string; rank: number } | undefined {
   if (l.kind !== s.kind) return undefined;
+  if (l.match === 'fdname') {
+    // A name never widens: a port, bind or path given with it must hold as well.
+    if (l.fdname !== s.c.name) return undefined;
+    if (l.path !== undefined ? !pathFits(l, s) : l.port !== undefined && !addressFit(l, s)) return undefined;
+    return { via: 'fdname', rank: BY_NAME };
+  }
+  if (l.match === 'unix') return pathFits(l, s) ? { via: 'path', rank: 0 } : undefined;
+  return addressFit(l, s);
+}
+
+function pathFits(l: Listener, s: Servable): boolean {
+  return s.unix && s.c.desc.path !== '' && samePath(l.path!, s.c.desc.path);
+}
+
+/** The most specific of `l`'s bind entries that allows everything `s` exposes. */
+function addressFit(l: Listener, s: Servable): { via: string; rank: number } | undefined {
   const d = s.c.desc;
-  if (l.match === 'fdname') return l.fdname === s.c.name ? { via: 'fdname', rank: BY_NAME } : undefined;
-  if (l.match === 'unix') return s.unix && d.path !== '' && samePath(l.path!, d.path) ? { via: 'path', rank: 0 } : undefined;
-  if (s.exp === null || l.port === undefined || l.port === 0 || l.port !== d.port) return undefined;
+  if (s.exp === null || l.port === undefined) return undefined;
+  // Port 0 is "any free port": it names no inherited socket, except that a
+  // named listener's port 0 leaves the port to the unit (its bind still holds).
+  if (l.port === 0 ? l.match !== 'fdname' : l.port !== d.port) return undefined;
   let best: { via: string; rank: number } | undefined;
   for (const e of l.entries) {
+    if (e.only !== undefined && e.only !== d.family) continue;
     if (!within(s.exp, e.allows)) continue;
     const rank = specificity(e.allows);
     if (!best || rank > best.rank) best = { via: e.text, rank };
   }
   return best;
+}
+
+/** What a listener allows, in words: `bind 127.0.0.1, ::1, ipv6Only`, `port 8080, bind any address`, `path /run/a.sock`. */
+function allowedText(l: Listener): string {
+  if (l.path !== undefined) return `path ${l.path}`;
+  const bind = `bind ${l.entries.map((e) => e.text === '(any)' ? 'any address' : e.text).join(', ')}${l.ipv6Only ? ', ipv6Only' : ''}`;
+  return l.match === 'fdname' ? `port ${l.port}, ${bind}` : bind;
 }
 
 /** Listeners indexed by what can bring them together with a socket: its name, its port, or being a unix listener. */
@@ -265,7 +290,13 @@ export class Claims {
     const out = (reason: RejectReason, detail: string): Rejection => ({ fd: c.fd, name: c.name, desc: d, reason, detail });
     const winner = this.#winner(s);
     if (winner) return out('no-listener', `listener ${JSON.stringify(winner.l.name)} may take it but did not claim it`);
-    const nameMiss = this.#index.byName.get(c.name)?.[0];
+    const named = this.#index.byName.get(c.name) ?? [];
+    const narrower = named.find((l) => l.kind === s.kind);
+    if (narrower) {
+      const what = s.unix ? (d.path === '' ? 'it is unnamed' : `it is bound to ${d.path}`) : s.exp ? `it exposes ${describeSet(s.exp)} on port ${d.port}` : `its address ${JSON.stringify(d.address)} cannot be parsed`;
+      return out('address-not-allowed', `it is named ${JSON.stringify(c.name)}, but ${what}, more than listener ${JSON.stringify(narrower.name)} allows (${allowedText(narrower)}); a name never widens what a listener allows`);
+    }
+    const nameMiss = named[0];
     const wrongName = (): Rejection => out('kind-mismatch',
       `listener ${JSON.stringify(nameMiss!.name)} takes fdname ${JSON.stringify(c.name)} but is a ${nameMiss!.kind} listener`);
     if (s.unix) {
@@ -276,8 +307,7 @@ export class Claims {
     const onPort = this.#index.byPort.get(d.port) ?? [];
     const fitting = onPort.find((l) => l.kind === s.kind);
     if (fitting) {
-      const allowed = fitting.entries.map((e) => e.text === '(any)' ? 'any address' : e.text).join(', ');
-      return out('address-not-allowed', `it exposes ${describeSet(s.exp)}, more than listener ${JSON.stringify(fitting.name)} allows (bind ${allowed}${fitting.config.ipv6Only ? ', ipv6Only' : ''})`);
+      return out('address-not-allowed', `it exposes ${describeSet(s.exp)}, more than listener ${JSON.stringify(fitting.name)} allows (${allowedText(fitting)})`);
     }
     if (onPort.length > 0) {
       const l = onPort[0]!;

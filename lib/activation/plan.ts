@@ -50,9 +50,19 @@ export interface PlanOptions {
   fdBacklog?: number;
 }
 
+/**
+ * Whether self-binding `e` must be IPv6-only: when `ipv6Only` says so, or
+ * when `e` is the IPv6 wildcard of a listener that also has IPv4 entries (a
+ * dual-stack `[::]` would collide with their IPv4 sockets on the same port).
+ */
+function v6onlyBind(l: Listener, e: BindEntry): boolean {
+  if (l.ipv6Only) return true;
+  return e.only === 'inet6' && l.entries.some((x) => x.family === 4);
+}
+
 function selfTarget(l: Listener, e: BindEntry, o: PlanOptions): ListenTarget {
   const port = l.port ?? 0;
-  const v6only = l.config.ipv6Only === true;
+  const v6only = v6onlyBind(l, e);
   if (l.kind === 'datagram') {
     const type = e.family === 4 ? 'udp4' : e.family === 6 ? 'udp6' : o.ipv6 || v6only ? 'udp6' : 'udp4';
     const t: { port: number; address?: string; type: 'udp4' | 'udp6'; ipv6Only?: boolean } = { port, type };
@@ -63,7 +73,7 @@ function selfTarget(l: Listener, e: BindEntry, o: PlanOptions): ListenTarget {
   const t: { port: number; host?: string; ipv6Only?: boolean; backlog?: number } = { port };
   if (e.host !== undefined) t.host = e.host;
   if (v6only && e.family !== 4) t.ipv6Only = true;
-  if (l.config.backlog !== undefined) t.backlog = l.config.backlog;
+  if (l.backlog !== undefined) t.backlog = l.backlog;
   return t;
 }
 
@@ -83,7 +93,7 @@ export function planTargets(l: Listener, adopted: readonly Adoption[], o: PlanOp
   for (const a of mine) {
     if (l.kind === 'datagram') out.push({ fd: a.fd, type: a.desc.family === 'inet6' ? 'udp6' : 'udp4' });
     else {
-      const backlog = l.config.backlog ?? o.fdBacklog;
+      const backlog = l.backlog ?? o.fdBacklog;
       out.push(backlog !== undefined ? { fd: a.fd, backlog } : { fd: a.fd });
     }
   }
@@ -91,14 +101,17 @@ export function planTargets(l: Listener, adopted: readonly Adoption[], o: PlanOp
   if (l.path !== undefined) {
     if (mine.length === 0) {
       const p = l.path.startsWith('@') ? `\0${l.path.slice(1)}` : l.path;
-      out.push(l.config.backlog !== undefined ? { path: p, backlog: l.config.backlog } : { path: p });
+      out.push(l.backlog !== undefined ? { path: p, backlog: l.backlog } : { path: p });
     }
     return out;
   }
   if (l.port === undefined) return out;
   const exposed = mine.map((a) => exposure(a.desc)).filter((x): x is AddressSet => x !== null);
   for (const e of l.entries) {
-    if (exposed.some((x) => overlaps(x, e.allows))) continue;
+    // An entry is served when an adopted socket reaches into it; the IPv6
+    // wildcard only through IPv6 (an AF_INET socket leaves it to bind IPv6-only).
+    const reach: AddressSet = e.only === 'inet6' ? { v4: null, v6: e.allows.v6 } : e.allows;
+    if (exposed.some((x) => overlaps(x, reach))) continue;
     out.push(selfTarget(l, e, o));
   }
   return out;
