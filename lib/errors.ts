@@ -25,6 +25,9 @@ export interface SystemError extends Error {
  * - `ERR_SD_BARRIER_TIMEOUT`: the service manager did not confirm a barrier in time.
  * - `ERR_SD_ALREADY_ACTIVATED`: `activate()` called again with a different configuration.
  * - `ERR_SD_ALREADY_LISTENING`: `activation.listen()` called again for a listener whose inherited sockets already serve.
+ * - `ERR_SD_ADDRESS_HELD`: a listener would bind an address the service manager holds
+ *   (a rejected inherited socket): the `.socket` unit and the app disagree. A
+ *   configuration error: its `exitCode` is {@link EX_CONFIG}.
  */
 export type SdErrorCode =
   | 'ERR_SD_INVALID_ARGUMENT'
@@ -32,7 +35,17 @@ export type SdErrorCode =
   | 'ERR_SD_REBIND_INHERITED'
   | 'ERR_SD_BARRIER_TIMEOUT'
   | 'ERR_SD_ALREADY_ACTIVATED'
-  | 'ERR_SD_ALREADY_LISTENING';
+  | 'ERR_SD_ALREADY_LISTENING'
+  | 'ERR_SD_ADDRESS_HELD';
+
+/**
+ * The exit status for a configuration error, `EX_CONFIG` of sysexits.h (78).
+ * With `RestartPreventExitStatus=78` in the unit, `Restart=` does not restart
+ * a service into the same conflict.
+ *
+ * @see systemd.service(5) `RestartPreventExitStatus=`
+ */
+export const EX_CONFIG = 78;
 
 /**
  * An error raised by sd-activate's policy (not by a system call). Its `code`
@@ -41,15 +54,22 @@ export type SdErrorCode =
 export class SdActivateError extends Error {
   /** Stable machine-readable code. */
   readonly code: SdErrorCode;
+  /**
+   * The exit status a process should end with on this error, where it is a
+   * configuration error ({@link EX_CONFIG}); else `undefined`.
+   */
+  readonly exitCode: number | undefined;
 
   /**
    * @param code - stable code
    * @param message - what happened and what to do about it
+   * @param exitCode - the exit status for a configuration error
    */
-  constructor(code: SdErrorCode, message: string) {
+  constructor(code: SdErrorCode, message: string, exitCode?: number) {
     super(message);
     this.name = 'SdActivateError';
     this.code = code;
+    this.exitCode = exitCode;
   }
 }
 

@@ -12,7 +12,8 @@ import { invalid, type SystemError } from './errors';
 import { storedPathServer } from './fdstore';
 import { ready as sendReady, reloading as sendReloading, stopping as sendStopping, notify } from './notify';
 import { own } from './validate';
-import { warn } from './warnings';
+import { stderrLogger } from './journal';
+import { warn, warningText } from './warnings';
 import { startWatchdog, validate as validateWatchdog, type Watchdog, type WatchdogOptions } from './watchdog';
 
 /** A server the lifecycle waits for and closes: any `net.Server` (http, https, ...) or a `dgram.Socket`. */
@@ -22,9 +23,14 @@ export type LifecycleServer = net.Server | dgram.Socket;
 export interface LifecycleOptions {
   /**
    * Servers to wait for (READY=1 is sent once every one listens) and to close
-   * gracefully on stop. Default: none (READY=1 on the next turn of the loop).
+   * gracefully on stop; an entry may be a promise of servers, such as
+   * `activation.listen(...)` returns. When such a promise rejects, the failure
+   * is logged (`SD_ACTIVATE_LISTEN_FAILED`, also on stderr) and the process
+   * exits with the error's `exitCode` (78 for `ERR_SD_ADDRESS_HELD`), else 1,
+   * unless `exit: false`; `ready` rejects with it.
+   * Default: none (READY=1 on the next turn of the loop).
    */
-  servers?: LifecycleServer[];
+  servers?: Array<LifecycleServer | PromiseLike<LifecycleServer | LifecycleServer[]>>;
   /** `STATUS=` sent with `READY=1`. */
   status?: string;
   /** Awaited after the servers listen and before `READY=1` (warm caches, run migrations, ...). */
@@ -124,6 +130,17 @@ function listening(s: LifecycleServer): boolean {
   }
 }
 
+function isThenable(v: unknown): v is PromiseLike<LifecycleServer | LifecycleServer[]> {
+  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+}
+
+function checkServer(s: unknown): LifecycleServer {
+  if (s === null || typeof s !== 'object' || typeof (s as { close?: unknown }).close !== 'function') {
+    invalid('each server must be a net.Server (http, https, ...) or a dgram.Socket, or a promise of them');
+  }
+  return s as LifecycleServer;
+}
+
 function whenListening(s: LifecycleServer): Promise<void> {
   if (listening(s)) return Promise.resolve();
   return new Promise((resolve) => s.once('listening', () => resolve()));
@@ -180,12 +197,13 @@ function close(s: LifecycleServer): Promise<void> {
  */
 export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
   options = own(options, 'lifecycle options');
-  const servers = options.servers ?? [];
-  if (!Array.isArray(servers)) invalid('servers must be an array');
-  for (const s of servers) {
-    if (s === null || typeof s !== 'object' || typeof (s as { close?: unknown }).close !== 'function') {
-      invalid('each server must be a net.Server (http, https, ...) or a dgram.Socket');
-    }
+  const given = options.servers ?? [];
+  if (!Array.isArray(given)) invalid('servers must be an array');
+  const servers: LifecycleServer[] = [];
+  const pending: Array<PromiseLike<LifecycleServer | LifecycleServer[]>> = [];
+  for (const s of given) {
+    if (isThenable(s)) pending.push(s);
+    else servers.push(checkServer(s));
   }
   const stopSignals = options.stopSignals ?? ['SIGTERM'];
   const reloadSignal = options.onReload ? (options.reloadSignal === undefined ? 'SIGHUP' : options.reloadSignal) : null;
@@ -212,6 +230,14 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
   if (reloadSignal) process.on(reloadSignal, onReloadSignal);
 
   const readyPromise = (async () => {
+    if (pending.length > 0) {
+      try {
+        for (const got of await Promise.all(pending)) servers.push(...[got].flat().map(checkServer));
+      } catch (err) {
+        listenFailed(err);
+        throw err;
+      }
+    }
     await Promise.all(servers.map(whenListening));
     if (options.beforeReady) await options.beforeReady();
     if (state !== 'starting') return false;
@@ -222,7 +248,28 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
     if (options.watchdog !== false) wd = startWatchdog(typeof options.watchdog === 'object' ? options.watchdog : undefined);
     return sent;
   })();
-  readyPromise.catch((err: unknown) => warn('SD_ACTIVATE_NOTIFY_FAILED', `READY=1 not sent: ${message(err)}`));
+  readyPromise.catch((err: unknown) => {
+    if (!failedListen) warn('SD_ACTIVATE_NOTIFY_FAILED', `READY=1 not sent: ${message(err)}`);
+  });
+
+  let failedListen = false;
+  /** A listen given as a promise failed: say so where the operator looks, then exit with its status. */
+  function listenFailed(err: unknown): void {
+    failedListen = true;
+    const code = (err as { exitCode?: unknown }).exitCode;
+    const status = typeof code === 'number' ? code : 1;
+    const text = `listen failed: ${err instanceof Error ? err.message : String(err)}`;
+    warn('SD_ACTIVATE_LISTEN_FAILED', text);
+    if (options.exit === false) return;
+    stderrLogger.warn(warningText(`${text} (exiting with status ${status})`));
+    try {
+      notify({ STATUS: `listen failed: ${message(err).slice(0, 200)}` });
+    } catch {
+      // the manager is gone or busy: the exit status says it
+    }
+    life.dispose();
+    process.exit(status);
+  }
 
   async function reloadOnce(): Promise<void> {
     state = 'reloading';

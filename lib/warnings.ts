@@ -21,7 +21,15 @@ import type { RejectReason } from './activation/match';
  * - `SD_ACTIVATE_WATCHDOG_MALFORMED_ENV`: WATCHDOG_USEC / WATCHDOG_PID could not be parsed; no watchdog runs;
  * - `SD_ACTIVATE_NOTIFY_FAILED`: `lifecycle()` could not send READY=1, RELOADING=1 or STOPPING=1;
  * - `SD_ACTIVATE_RELOAD_FAILED`: the app's `onReload` of `lifecycle()` threw or rejected;
- * - `SD_ACTIVATE_STOP_FAILED`: the app's `onStop` of `lifecycle()` threw or rejected.
+ * - `SD_ACTIVATE_STOP_FAILED`: the app's `onStop` of `lifecycle()` threw or rejected;
+ * - `SD_ACTIVATE_ADDRESS_HELD`: a listener would bind itself an address the service manager
+ *   holds (a rejected inherited socket): its `listen()` fails with `ERR_SD_ADDRESS_HELD`;
+ * - `SD_ACTIVATE_REBIND_REFUSED`: `rebind()` of a listener serving inherited sockets was refused;
+ * - `SD_ACTIVATE_SOCKET_PATH_GONE`: an adopted unix socket's path no longer leads to it
+ *   (missing, or another kind of file there): clients cannot reach it by path;
+ * - `SD_ACTIVATE_FDNAMES_IGNORED`: LISTEN_FDNAMES did not fit LISTEN_FDS; the sockets are
+ *   matched by address with every name `unknown`;
+ * - `SD_ACTIVATE_LISTEN_FAILED`: a listen given to `lifecycle()` failed; the process exits.
  */
 export type WarningCode =
   | 'SD_ACTIVATE_REJECTED_FD'
@@ -32,7 +40,12 @@ export type WarningCode =
   | 'SD_ACTIVATE_WATCHDOG_MALFORMED_ENV'
   | 'SD_ACTIVATE_NOTIFY_FAILED'
   | 'SD_ACTIVATE_RELOAD_FAILED'
-  | 'SD_ACTIVATE_STOP_FAILED';
+  | 'SD_ACTIVATE_STOP_FAILED'
+  | 'SD_ACTIVATE_ADDRESS_HELD'
+  | 'SD_ACTIVATE_REBIND_REFUSED'
+  | 'SD_ACTIVATE_SOCKET_PATH_GONE'
+  | 'SD_ACTIVATE_FDNAMES_IGNORED'
+  | 'SD_ACTIVATE_LISTEN_FAILED';
 
 /** The prefix of every warning message. @internal */
 export const PREFIX = 'sd-activate: ';

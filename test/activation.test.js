@@ -146,7 +146,7 @@ test('abstract unix socket (@name) is adopted; a self-bound one is served too', 
   }
 });
 
-test('0.0.0.0 inherited for bind 127.0.0.1: rejected, closed, warned (fd 3 and its address), self-bound instead', async () => {
+test('0.0.0.0 inherited for bind 127.0.0.1: rejected, closed, warned (fd 3 and its address); the address held is a configuration error', async () => {
   const s = openSocket('tcp', '0.0.0.0', 0);
   const app = await startApp({ config: { web: { port: s.port, bind: '127.0.0.1' } } }, { fds: [s.fd] });
   try {
@@ -160,13 +160,13 @@ test('0.0.0.0 inherited for bind 127.0.0.1: rejected, closed, warned (fd 3 and i
     assert.match(ws[0].message, /any IPv4 address/);
     assert.match(ws[0].message, /closed it/);
     assert.equal(r.inherited.web, false);
-    assert.deepEqual(r.targets.web, [{ host: '127.0.0.1', port: s.port }]);
     assert.equal(r.report.rejected[0].closed, true);
     assert.equal(r.fdsAfterActivate['3'], undefined, 'fd 3 closed in the child');
-    assert.equal(r.addresses.web[0].address, '127.0.0.1');
-    assert.equal(await probe({ host: '127.0.0.1', port: s.port }), 'web');
-    // 127.0.0.2 reaches a 0.0.0.0 socket but not the self-bound 127.0.0.1 one.
-    assert.equal((await tryProbe({ host: '127.0.0.2', port: s.port })).code, 'ECONNREFUSED');
+    // The manager keeps its copy of the rejected socket: binding 127.0.0.1 on its port would fail.
+    assert.deepEqual(r.targets.web, { error: 'ERR_SD_ADDRESS_HELD' });
+    assert.equal(r.errors.web.code, 'ERR_SD_ADDRESS_HELD');
+    assert.deepEqual(r.report.listeners.web.targets, [{ host: '127.0.0.1', port: s.port }]);
+    assert.equal((await tryProbe({ host: '127.0.0.1', port: s.port })).code, 'ECONNREFUSED', 'nothing serves the rejected socket');
   } finally {
     await app.stop();
   }
@@ -253,10 +253,14 @@ test('wildcards and dual-stack: "*", "::*", ipv6Only, IPv4-mapped', async () => 
         assert.equal((await tryProbe({ host, port: socks[i].port })).code, 'ECONNREFUSED', label);
       }
     }
-    // The dual-stack socket rejected for "*" is replaced by a self-bound 0.0.0.0 target.
-    assert.deepEqual(r.targets.c1, [{ host: '0.0.0.0', port: socks[1].port }]);
-    assert.deepEqual(r.targets.c3, [{ host: '::', port: socks[3].port, ipv6Only: true }]);
-    assert.deepEqual(r.targets.c13, [{ port: socks[13].port, ipv6Only: true }]);
+    // A rejected dual-stack socket still holds its port at the manager: the self-bind it
+    // would take instead (0.0.0.0 for "*", [::] IPv6-only) is a configuration error.
+    for (const [c, target] of [['c1', { host: '0.0.0.0', port: socks[1].port }], ['c3', { host: '::', port: socks[3].port, ipv6Only: true }],
+      ['c13', { port: socks[13].port, ipv6Only: true }]]) {
+      assert.deepEqual(r.targets[c], { error: 'ERR_SD_ADDRESS_HELD' }, c);
+      assert.deepEqual(r.report.listeners[c].targets, [target], c);
+      assert.equal(r.report.listeners[c].held.length, 1, c);
+    }
   } finally {
     await app.stop();
   }
@@ -669,7 +673,7 @@ test('self-bound unix: a stale socket file is removed before binding; a live one
 
 test('default warnings go through process.emitWarning with a stable code', async () => {
   const s = openSocket('tcp', '0.0.0.0', 0);
-  const app = await startApp({ config: { web: { port: s.port, bind: '127.0.0.1' } }, options: { defaultWarnings: true } },
+  const app = await startApp({ config: { web: { port: await freePort(), bind: '127.0.0.1' } }, options: { defaultWarnings: true } },
     { fds: [s.fd] });
   try {
     const w = app.ready.warnings;
@@ -682,3 +686,99 @@ test('default warnings go through process.emitWarning with a stable code', async
     assert.match(stderr, /\[SD_ACTIVATE_REJECTED_FD\] SdActivateWarning: sd-activate: rejected inherited fd 3/);
   }
 });
+
+test('adoption is announced: one line per adopted socket and per listener binding itself, on stderr when sockets were passed', async () => {
+  const s = openSocket('tcp', '127.0.0.1', 0);
+  const other = await freePort();
+  const app = await startApp({ config: { web: { port: s.port, bind: '127.0.0.1' }, api: { port: other, bind: '127.0.0.1' } } }, { fds: [s.fd], names: ['front'] });
+  const { stderr } = await app.stop();
+  assert.match(stderr, new RegExp(`^sd-activate: listener "web": adopted inherited fd 3 named "front" \\(tcp 127\\.0\\.0\\.1:${s.port}, via 127\\.0\\.0\\.1\\)$`, 'm'));
+  assert.match(stderr, new RegExp(`^sd-activate: listener "api": binds 127\\.0\\.0\\.1:${other} itself \\(no inherited socket for it\\)$`, 'm'));
+  assert.doesNotMatch(stderr, /^<\d>/m, 'no priority prefix when stderr is not the journal');
+});
+
+test('outside systemd the default logger is silent; logger: false keeps info lines off; a logger given receives them', async () => {
+  const plain = await startApp({ config: { web: { port: await freePort(), bind: '127.0.0.1' } } });
+  assert.doesNotMatch((await plain.stop()).stderr, /sd-activate: listener/);
+  const s = openSocket('tcp', '127.0.0.1', 0);
+  const off = await startApp({ config: { web: { port: s.port, bind: '127.0.0.1' } }, logger: false }, { fds: [s.fd] });
+  assert.equal(off.ready.inherited.web, true);
+  assert.doesNotMatch((await off.stop()).stderr, /sd-activate: listener/);
+  const t = openSocket('tcp', '127.0.0.1', 0);
+  const mine = await startApp({ config: { web: { port: t.port, bind: '127.0.0.1' } }, logger: 'capture' }, { fds: [t.fd] });
+  assert.deepEqual(mine.ready.log, [['info', `sd-activate: listener "web": adopted inherited fd 3 (tcp 127.0.0.1:${t.port}, via 127.0.0.1)`]]);
+  assert.doesNotMatch((await mine.stop()).stderr, /sd-activate: listener/);
+});
+
+test('when stderr is the journal (JOURNAL_STREAM), lines carry their priority: <6> info, <4> for every warning', async () => {
+  const s = openSocket('tcp', '127.0.0.1', 0);
+  const junk = openSocket('tcp', '127.0.0.1', 0);
+  const app = await startApp({ config: { web: { port: s.port, bind: '127.0.0.1' } }, journal: true, options: { defaultWarnings: true } },
+    { fds: [s.fd, junk.fd] });
+  const { stderr } = await app.stop();
+  assert.match(stderr, /^<6>sd-activate: listener "web": adopted inherited fd 3 /m);
+  assert.match(stderr, /^<4>sd-activate: rejected inherited fd 4 /m, 'journalctl -p warning shows the rejection');
+});
+
+test('a unit that contradicts the app: the address the manager holds is a coded configuration error (exit status 78), not EADDRINUSE', async () => {
+  const held = openSocket('tcp', '0.0.0.0', 0); // the test keeps its copy, as the manager does
+  const app = await startApp({ config: { web: { port: held.port, bind: '127.0.0.1' } } }, { fds: [held.fd], keep: true });
+  try {
+    const r = app.ready;
+    const codes = r.warnings.map((w) => w.code);
+    assert.deepEqual(codes, ['SD_ACTIVATE_REJECTED_FD', 'SD_ACTIVATE_ADDRESS_HELD']);
+    const w = r.warnings[1];
+    assert.match(w.message, new RegExp(`listener "web" cannot bind 127\\.0\\.0\\.1:${held.port} \\(the manager holds tcp 0\\.0\\.0\\.0:${held.port}, inherited fd 3, rejected\\)`));
+    assert.match(w.message, /ListenStream=.*RestartPreventExitStatus=78/);
+    assert.equal(r.errors.web.code, 'ERR_SD_ADDRESS_HELD');
+    assert.equal(r.errors.web.exitCode, 78);
+    assert.equal(r.errors.web.message, w.message.replace(/^sd-activate: /, ''));
+    assert.deepEqual(r.report.listeners.web.held, [`127.0.0.1:${held.port}`]);
+    assert.deepEqual(r.report.listeners.web.targets, [{ port: held.port, host: '127.0.0.1' }]);
+  } finally {
+    await app.stop();
+    native.close(held.fd);
+  }
+  // A rejected socket on another address of the port holds nothing the listener binds.
+  const elsewhere = openSocket('tcp', '127.0.0.2', 0);
+  const ok = await startApp({ config: { web: { port: elsewhere.port, bind: '127.0.0.1' } } }, { fds: [elsewhere.fd] });
+  assert.deepEqual(ok.ready.warnings.map((x) => x.code), ['SD_ACTIVATE_REJECTED_FD']);
+  assert.equal(await probe({ host: '127.0.0.1', port: elsewhere.port }), 'web');
+  await ok.stop();
+});
+
+test('a refused re-bind is logged as a warning as well as thrown', async () => {
+  const s = openSocket('tcp', '127.0.0.1', 0);
+  const app = await startApp({ config: { web: { port: s.port, bind: '127.0.0.1' } }, rebind: { web: { port: 0, bind: '127.0.0.1' } } }, { fds: [s.fd] });
+  try {
+    assert.equal(app.ready.rebind.web.code, 'ERR_SD_REBIND_INHERITED');
+    const w = app.ready.warnings.filter((x) => x.code === 'SD_ACTIVATE_REBIND_REFUSED');
+    assert.equal(w.length, 1);
+    assert.match(w[0].message, /^sd-activate: rebind\(\) refused: listener "web" serves socket\(s\) inherited .*Change ListenStream=/);
+  } finally {
+    await app.stop();
+  }
+});
+
+test('an adopted unix socket whose path is gone or replaced is served, with a warning', async (t) => {
+  const dir = tmpdir(t);
+  const gone = path.join(dir, 'gone.sock');
+  const replaced = path.join(dir, 'replaced.sock');
+  const a = openSocket('unix', gone);
+  const b = openSocket('unix', replaced);
+  fs.unlinkSync(gone);
+  fs.unlinkSync(replaced);
+  fs.writeFileSync(replaced, 'not a socket');
+  const app = await startApp({ config: { a: { path: gone }, b: { path: replaced } } }, { fds: [a.fd, b.fd] });
+  try {
+    const w = app.ready.warnings.filter((x) => x.code === 'SD_ACTIVATE_SOCKET_PATH_GONE');
+    assert.equal(w.length, 2);
+    assert.match(w[0].message, new RegExp(`fd 3 .*"a", but ${gone.replace(/[.]/g, '\\.')} no longer exists`));
+    assert.match(w[1].message, /fd 4 .*"b", but .* is now a regular file/);
+    assert.deepEqual(app.ready.targets.a, [fdT(3)]);
+    assert.equal(fs.readFileSync(replaced, 'utf8'), 'not a socket', 'never unlinked');
+  } finally {
+    await app.stop();
+  }
+});
+

@@ -8,7 +8,8 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
 const { startReceiver } = require('./helpers/receiver');
-const { runChild, startChild } = require('./helpers/child');
+const { openSocket, runChild, startChild } = require('./helpers/child');
+const native = require('./helpers/native');
 
 function lines(child) {
   const seen = [];
@@ -156,3 +157,28 @@ test('lifecycle: bad options throw at the call; a malformed WATCHDOG_USEC is a w
     await receiver.close();
   }
 });
+
+test('lifecycle() given a listen promise: an address the manager holds exits with status 78 (EX_CONFIG), saying why', async () => {
+  const held = openSocket('tcp', '0.0.0.0', 0);
+  try {
+    const r = await runChild({ script: 'config-error-app.js', args: [JSON.stringify({ web: { port: held.port, bind: '127.0.0.1' } })],
+      fds: [held.fd], keep: true });
+    assert.equal(r.code, 78, r.stderr);
+    assert.match(r.stderr, new RegExp(`^sd-activate: listen failed: listener "web" cannot bind 127\\.0\\.0\\.1:${held.port} .*\\(exiting with status 78\\)$`, 'm'));
+    assert.doesNotMatch(r.stdout, /ready/);
+  } finally {
+    native.close(held.fd);
+  }
+  // The same app with a unit that agrees is served and ready.
+  const ok = openSocket('tcp', '127.0.0.1', 0);
+  const child = startChild({ script: 'config-error-app.js', args: [JSON.stringify({ web: { port: ok.port, bind: '127.0.0.1' } })], fds: [ok.fd] });
+  const ready = await new Promise((resolve) => child.proc.stdout.once('data', (d) => resolve(String(d))));
+  assert.match(ready, /"ready":true/);
+  const body = await new Promise((resolve, reject) => http.get({ host: '127.0.0.1', port: ok.port, path: '/' }, (res) => {
+    let b = ''; res.on('data', (d) => { b += d; }); res.on('end', () => resolve(b));
+  }).on('error', reject));
+  assert.equal(body, 'web');
+  child.proc.kill('SIGTERM');
+  assert.equal((await child.done).code, 0);
+});
+

@@ -277,7 +277,7 @@ test('in-process activate() without socket activation: targets, errors, listen, 
   assert.throws(() => a.rebind('web', { port: 0, host: 'x' }), { code: 'ERR_SD_INVALID_ARGUMENT' });
   const rep = a.report();
   assert.equal(rep.environment, 'none');
-  assert.deepEqual(rep.listeners.web, { inherited: false, adopted: [], targets: [{ host: '::1', port: 0 }] });
+  assert.deepEqual(rep.listeners.web, { inherited: false, adopted: [], targets: [{ host: '::1', port: 0 }], held: [] });
   assert.deepEqual(JSON.parse(JSON.stringify(rep)), rep, 'report is JSON-safe');
   await new Promise((r) => srv.close(r));
 });

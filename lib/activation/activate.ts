@@ -9,15 +9,16 @@ import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { native, type BackendName } from '../binding';
-import { SdActivateError } from '../errors';
+import { EX_CONFIG, SdActivateError } from '../errors';
+import type { Logger } from '../journal';
 import { hostFacts, inspect, type ActivationEnvironment, type ListenEnv } from './inspect';
 import { configKey, normalizeConfig, normalizeListener, type Listener, type ListenerConfig } from './listeners';
 import { matchSockets, type Adoption } from './match';
-import { makePlan, planAdoptions, planTargets, type ActivationPlan, type ListenTarget, type PlanOptions } from './plan';
-import { adoptedSocket, announce, settle, type AdoptedSocket, type RejectedSocket } from './settle';
+import { heldAddresses, makePlan, planAdoptions, planTargets, targetText, type ActivationPlan, type HeldAddress, type ListenTarget, type PlanOptions } from './plan';
+import { adoptedSocket, announce, chooseLogger, Log, settle, type AdoptedSocket, type RejectedSocket } from './settle';
 import { formatSocket, probeUnixSocket } from '../sockets';
 import { object, optionalFunction, own } from '../validate';
-import type { Warning, WarningCode } from '../warnings';
+import { warning, type Warning, type WarningCode } from '../warnings';
 
 export type { ActivationEnvironment } from './inspect';
 export type { ListenerConfig } from './listeners';
@@ -52,6 +53,18 @@ export interface ActivateOptions {
    * Default `true`. Only the first consumer of the environment decides.
    */
   unsetEnvironment?: boolean;
+  /**
+   * Where the operator's log lines go: one line per adopted socket (listener,
+   * fd, address) and one per listener that binds itself, so `journalctl -u app`
+   * shows what happened; also the refused `rebind()` and an address held by
+   * the manager. Any object with `info` and `warn` methods taking one string
+   * (`console`, pino, winston); `false`: no info lines (warn lines still go
+   * to stderr). Default: stderr, only when sockets were passed to this
+   * process (outside systemd the default is silent), each line prefixed with
+   * its priority (`<6>`, `<4>`) when stderr is the journal. Warnings keep
+   * going to `onWarning` / `process.emitWarning` whatever this is.
+   */
+  logger?: Logger | false;
 }
 
 /** One listener in an {@link ActivationReport}. */
@@ -61,6 +74,8 @@ export interface ListenerReport {
   adopted: AdoptedSocket[];
   /** Its current targets (see {@link Activation.targets}). */
   targets: ListenTarget[];
+  /** Self-bind targets whose address the service manager holds (see `ERR_SD_ADDRESS_HELD`), in words. */
+  held: string[];
 }
 
 /** Everything {@link activate} found and decided, for logging at start-up. JSON-safe. */
@@ -99,6 +114,7 @@ export class Activation {
   readonly #env: ListenEnv;
   readonly #plan: PlanOptions;
   readonly #listening = new Set<string>();
+  readonly #log: Log;
 
   /** @internal */
   constructor(state: ActivationState) {
@@ -109,6 +125,24 @@ export class Activation {
     this.#environment = state.environment;
     this.#env = state.env;
     this.#plan = state.plan;
+    this.#log = state.log;
+  }
+
+  /** The listener's targets and those of them the manager holds (no throw). */
+  #planned(l: Listener): { targets: ListenTarget[]; held: HeldAddress[] } {
+    const targets = planTargets(l, this.#adopted, this.#plan);
+    const rejected = this.#rejected.map((r) => ({ fd: r.fd, ...(r.description ? { desc: r.description } : {}) }));
+    return { targets, held: heldAddresses(targets, rejected, this.#plan) };
+  }
+
+  /** The ERR_SD_ADDRESS_HELD text for listener `name`, or undefined when nothing it binds is held. @internal */
+  heldMessage(name: string): string | undefined {
+    const { held } = this.#planned(this.#get(name));
+    if (held.length === 0) return undefined;
+    const what = held.map((h) => `${targetText(h.target)} (the manager holds ${formatSocket(h.desc, { state: false })}, inherited fd ${h.fd}, rejected)`).join('; ');
+    return `listener ${JSON.stringify(name)} cannot bind ${what}: the .socket unit and the app disagree, and binding would fail with ` +
+      'EADDRINUSE. Make the unit\'s ListenStream=/ListenDatagram= match the listener\'s address, or change the listener; ' +
+      `this is a configuration error (exit status ${EX_CONFIG}: put RestartPreventExitStatus=${EX_CONFIG} in the .service unit so Restart= does not loop).`;
   }
 
   #get(name: string): Listener {
@@ -151,7 +185,13 @@ export class Activation {
    * crashed run) is removed by {@link Activation.listen}, or by calling
    * {@link removeStaleSocket} before `server.listen(target)`.
    *
-   * @throws {@link SdActivateError} `ERR_SD_UNKNOWN_LISTENER` for a name that was not configured.
+   * A self-bind target whose address the service manager holds (an inherited
+   * socket on the same port was rejected, e.g. `ListenStream=0.0.0.0:8080` for
+   * `bind: '127.0.0.1'`) cannot bind: that is thrown here, before any bind, as
+   * `ERR_SD_ADDRESS_HELD` with `exitCode` 78 (EX_CONFIG), for the app to exit with.
+   *
+   * @throws {@link SdActivateError} `ERR_SD_UNKNOWN_LISTENER` for a name that was not configured;
+   *   `ERR_SD_ADDRESS_HELD` (`exitCode` 78) when the service manager holds an address it would bind.
    * @see sd_listen_fds(3)
    * @example
    * ```ts
@@ -159,8 +199,9 @@ export class Activation {
    * ```
    */
   targets(name: string): ListenTarget[] {
-    const l = this.#get(name);
-    return planTargets(l, this.#adopted, this.#plan);
+    const held = this.heldMessage(name);
+    if (held !== undefined) throw new SdActivateError('ERR_SD_ADDRESS_HELD', held, EX_CONFIG);
+    return this.#planned(this.#get(name)).targets;
   }
 
   /**
@@ -256,10 +297,12 @@ export class Activation {
     const mine = this.#mine(name);
     if (mine.length > 0) {
       const what = mine.map((a) => `fd ${a.fd}: ${formatSocket(a.desc)}`).join('; ');
-      throw new SdActivateError('ERR_SD_REBIND_INHERITED',
-        `listener ${JSON.stringify(name)} serves socket(s) inherited from the service manager (${what}); ` +
+      const text = `listener ${JSON.stringify(name)} serves socket(s) inherited from the service manager (${what}); ` +
         'their addresses belong to the .socket unit. Change ListenStream=/ListenDatagram= there and restart ' +
-        'the socket and service units (systemctl restart app.socket app.service) instead of rebinding at run time.');
+        'the socket and service units (systemctl restart app.socket app.service) instead of rebinding at run time.';
+      // Logged as well as thrown: the app may swallow the error, the operator still needs to see it.
+      this.#log.warn('SD_ACTIVATE_REBIND_REFUSED', `rebind() refused: ${text}`);
+      throw new SdActivateError('ERR_SD_REBIND_INHERITED', text);
     }
     const l = normalizeListener(name, config);
     this.#listeners.set(name, l);
@@ -284,7 +327,8 @@ export class Activation {
     const listeners: Record<string, ListenerReport> = {};
     for (const name of this.#listeners.keys()) {
       const mine = this.#mine(name).map(adopted);
-      listeners[name] = { inherited: mine.length > 0, adopted: mine, targets: this.targets(name) };
+      const { targets, held } = this.#planned(this.#listeners.get(name)!);
+      listeners[name] = { inherited: mine.length > 0, adopted: mine, targets, held: held.map((h) => targetText(h.target)) };
     }
     return {
       backend: native.backend,
@@ -440,13 +484,30 @@ export function activate(config: Record<string, ListenerConfig>, options: Activa
       'activate() was already called with a different configuration; the activation environment is consumed once ' +
       'and its sockets are already assigned. Keep the Activation from the first call (use rebind() to move a self-bound listener).');
   }
+  if (options.logger !== undefined && options.logger !== false) {
+    const l = options.logger as unknown as Record<string, unknown> | null;
+    if (l === null || typeof l !== 'object' || typeof l.info !== 'function' || typeof l.warn !== 'function') {
+      throw new SdActivateError('ERR_SD_INVALID_ARGUMENT', 'activate(): logger must be an object with info and warn methods, or false');
+    }
+  }
   const found = inspect(options);
   const matched = matchSockets(listeners, found.candidates);
   const settled = settle(found, matched, listeners);
+  const log = new Log(options.onWarning as ((w: Warning) => void) | undefined, chooseLogger(options.logger, found.environment === 'inherited'));
   const activation = new Activation({ listeners, adopted: matched.adopted, ...settled, warnings: settled.warnings as ActivationWarning[],
-    environment: found.environment, env: found.env, plan: hostFacts() });
+    environment: found.environment, env: found.env, plan: hostFacts(), log });
+  const selfBound: Array<{ listener: string; what: string }> = [];
+  for (const l of listeners) {
+    const held = activation.heldMessage(l.name);
+    if (held !== undefined) {
+      settled.warnings.push(warning('SD_ACTIVATE_ADDRESS_HELD', held));
+      continue;
+    }
+    const own = activation.targets(l.name).filter((t) => !('fd' in t)).map(targetText);
+    if (own.length > 0) selfBound.push({ listener: l.name, what: own.join(', ') });
+  }
   current = { key, activation };
-  announce(settled, options.onWarning as ((w: Warning) => void) | undefined);
+  announce(settled, log, matched.adopted, selfBound);
   return activation;
 }
 
@@ -459,6 +520,7 @@ export interface ActivationState {
   environment: ActivationEnvironment;
   env: ListenEnv;
   plan: PlanOptions;
+  log: Log;
 }
 
 /**
@@ -477,5 +539,6 @@ export function activationFromPlan(plan: ActivationPlan): Activation {
   }
   const listeners = plan.listeners.map((l) => normalizeListener(l.name, l.config));
   return new Activation({ listeners, adopted: planAdoptions(plan), rejected: [], warnings: [],
-    environment: plan.listeners.some((l) => l.adopted.length > 0) ? 'inherited' : 'none', env: {}, plan: { ...plan.options } });
+    environment: plan.listeners.some((l) => l.adopted.length > 0) ? 'inherited' : 'none', env: {}, plan: { ...plan.options },
+    log: new Log(undefined, null) });
 }

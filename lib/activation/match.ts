@@ -82,7 +82,8 @@ function proto(desc: RawSocketInfo): string {
   return desc.type === 'dgram' ? 'udp' : 'tcp';
 }
 
-function samePath(configured: string, actual: string): boolean {
+/** Whether a configured unix path names the socket bound at `actual`. @internal */
+export function samePath(configured: string, actual: string): boolean {
   if (configured === actual) return true;
   if (configured.startsWith('@') || actual.startsWith('@') || !actual.startsWith('/')) return false;
   // A relative configured path means the same file as the absolute one bound by the manager.

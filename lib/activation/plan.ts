@@ -7,10 +7,10 @@
  *
  * @internal
  */
-import { exposure, overlaps, type AddressSet } from './address';
+import { exposure, overlaps, parseIp, addressSet, type AddressSet } from './address';
 import type { RawSocketInfo } from '../binding';
 import type { BindEntry, Listener, ListenerConfig } from './listeners';
-import type { Adoption } from './match';
+import { samePath, type Adoption, type Rejection } from './match';
 
 /**
  * Where a stream server listens: pass it to `server.listen(target, target.backlog)`
@@ -157,4 +157,66 @@ export function makePlan(listeners: readonly Listener[], adopted: readonly Adopt
 /** The adoptions a plan records, as the matcher made them. @internal */
 export function planAdoptions(plan: ActivationPlan): Adoption[] {
   return plan.listeners.flatMap((l) => l.adopted.map((a) => ({ fd: a.fd, name: a.fdname, desc: a.description, listener: l.name, via: a.via })));
+}
+
+/** A self-bind target that cannot bind: the service manager holds its address in a rejected socket. @internal */
+export interface HeldAddress {
+  target: ListenTarget;
+  /** The rejected inherited socket holding it. */
+  fd: number;
+  desc: RawSocketInfo;
+}
+
+/** What a self-bind target will reach: its addresses (inet) or its path (unix). */
+function reachOf(t: ListenTarget, o: PlanOptions): { set: AddressSet; port: number; dgram: boolean } | { path: string } | null {
+  if ('fd' in t) return null;
+  if ('path' in t) return { path: t.path };
+  const host = 'address' in t ? t.address : 'host' in t ? t.host : undefined;
+  const dgram = 'type' in t;
+  const v6only = t.ipv6Only === true;
+  if (host === undefined) {
+    const six = dgram ? (t as { type: string }).type === 'udp6' : o.ipv6;
+    return { set: six ? { v4: v6only ? null : 'all', v6: 'all' } : { v4: 'all', v6: null }, port: t.port, dgram };
+  }
+  const p = parseIp(host);
+  return p ? { set: addressSet(p, !v6only), port: t.port, dgram } : null;
+}
+
+/**
+ * The self-bind targets of `targets` that collide with a rejected inherited
+ * socket: same kind and port with overlapping addresses, or the same unix
+ * path. The manager keeps its copy of a rejected socket, so binding there
+ * fails with EADDRINUSE — a `.socket` unit that contradicts the app.
+ *
+ * @internal
+ */
+export function heldAddresses(targets: readonly ListenTarget[], rejected: ReadonlyArray<Pick<Rejection, 'fd' | 'desc'>>, o: PlanOptions): HeldAddress[] {
+  const out: HeldAddress[] = [];
+  for (const t of targets) {
+    const reach = reachOf(t, o);
+    if (!reach) continue;
+    for (const r of rejected) {
+      const d = r.desc;
+      // Only a listening stream socket (or a bound datagram one) keeps others off its address.
+      if (!d || d.fileType !== 'socket' || (d.type === 'stream' && !d.listening)) continue;
+      if ('path' in reach) {
+        if (d.family === 'unix' && d.type === 'stream' && d.path !== '' && samePath(reach.path.startsWith('\0') ? `@${reach.path.slice(1)}` : reach.path, d.path)) out.push({ target: t, fd: r.fd, desc: d });
+        continue;
+      }
+      if ((d.family !== 'inet' && d.family !== 'inet6') || reach.port === 0 || d.port !== reach.port || (d.type === 'dgram') !== reach.dgram) continue;
+      const exp = exposure(d);
+      if (exp && overlaps(exp, reach.set)) out.push({ target: t, fd: r.fd, desc: d });
+    }
+  }
+  return out;
+}
+
+/** A listen target in words: `127.0.0.1:8080`, `[::]:8080 IPv6-only`, `udp *:53`, `/run/a.sock`, `fd 3`. @internal */
+export function targetText(t: ListenTarget): string {
+  if ('fd' in t) return `fd ${t.fd}`;
+  if ('path' in t) return t.path.startsWith('\0') ? `@${t.path.slice(1)}` : t.path;
+  const host = 'address' in t ? t.address : 'host' in t ? t.host : undefined;
+  const proto = 'type' in t ? 'udp ' : '';
+  const h = host === undefined ? '*' : host.includes(':') ? `[${host}]` : host;
+  return `${proto}${h}:${t.port}${t.ipv6Only ? ' IPv6-only' : ''}`;
 }

@@ -7,11 +7,14 @@
  *
  * @internal
  */
+import * as fs from 'node:fs';
+import type { RawSocketInfo } from '../binding';
 import type { Inspection } from './inspect';
 import type { Listener } from './listeners';
 import type { Adoption, MatchResult, RejectReason } from './match';
+import { stderrIsJournal, stderrLogger, type Logger } from '../journal';
 import { closeFd, formatSocket, type SocketDescription } from '../sockets';
-import { emit, warning, type Warning } from '../warnings';
+import { emit, warning, warningText, type Warning, type WarningCode } from '../warnings';
 
 /** An inherited socket a listener adopted. */
 export interface AdoptedSocket {
@@ -58,6 +61,23 @@ const HINTS: Record<RejectReason, string> = {
   'no-listener': ' Configure a listener for it, or remove it from the .socket unit.',
 };
 
+/**
+ * Why an adopted unix socket's path no longer leads to it, or undefined when
+ * it may: the path is gone, or holds something other than a socket. A socket
+ * file there might be another socket; telling that apart would need a
+ * connection, which would land in the app's own queue, so it is not probed.
+ */
+function pathGone(d: RawSocketInfo): string | undefined {
+  if (d.family !== 'unix' || !d.path.startsWith('/')) return undefined;
+  try {
+    const st = fs.lstatSync(d.path);
+    return st.isSocket() ? undefined : `${d.path} is now ${st.isFile() ? 'a regular file' : st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : 'not a socket'}`;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? `${d.path} no longer exists` : undefined;
+  }
+}
+
 /** An adoption as reports show it. @internal */
 export function adoptedSocket(a: Adoption): AdoptedSocket {
   return { fd: a.fd, fdname: a.name, listener: a.listener, via: a.via, socket: formatSocket(a.desc), description: { fd: a.fd, ...a.desc } };
@@ -92,6 +112,14 @@ export function settle(found: Inspection, result: MatchResult, listeners: readon
     warnings.push(warning('SD_ACTIVATE_REJECTED_FD', `rejected inherited fd ${r.fd}${named} (${socket}): ${r.detail}; ${action}.${HINTS[r.reason]}`,
       { fd: r.fd, socket, reason: r.reason }));
   }
+  for (const a of result.adopted) {
+    const gone = pathGone(a.desc);
+    if (gone) {
+      warnings.push(warning('SD_ACTIVATE_SOCKET_PATH_GONE', `adopted inherited fd ${a.fd} (${formatSocket(a.desc, { state: false })}) for listener ` +
+        `${JSON.stringify(a.listener)}, but ${gone}: clients cannot reach it by that path. It is served anyway (connections ` +
+        'already queued, and clients holding another way in); restart the .socket unit to recreate the file.'));
+    }
+  }
   if (found.environment === 'inherited') {
     const names = [...new Set(found.candidates.map((f) => f.name))].map((n) => JSON.stringify(n)).join(', ');
     for (const l of listeners) {
@@ -105,7 +133,65 @@ export function settle(found: Inspection, result: MatchResult, listeners: readon
   return { rejected, warnings };
 }
 
-/** Emit the settled warnings, in order, through `onWarning` or `process.emitWarning`. @internal */
-export function announce(s: Settlement, onWarning?: (w: Warning) => void): void {
-  for (const w of s.warnings) emit(w, onWarning);
+/**
+ * The operator channel of one activation: coded warnings to `onWarning` (else
+ * `process.emitWarning`), info lines to the logger. When sd-activate's own
+ * stderr logger writes to the journal and the app routes no warnings itself,
+ * each warning is also written at warning priority (`<4>`), because Node's
+ * own warning line reaches the journal at info priority.
+ *
+ * @internal
+ */
+export class Log {
+  readonly #onWarning: ((w: Warning) => void) | undefined;
+  readonly #logger: Logger | null;
+  readonly #journalWarnings: boolean;
+
+  /**
+   * @param onWarning - the app's warning sink, if any
+   * @param logger - the info-line sink, or null for none
+   */
+  constructor(onWarning: ((w: Warning) => void) | undefined, logger: Logger | null) {
+    this.#onWarning = onWarning;
+    this.#logger = logger;
+    this.#journalWarnings = logger === stderrLogger && onWarning === undefined && stderrIsJournal();
+  }
+
+  /** Emit one coded warning. */
+  warn(code: WarningCode, text: string, extra: Omit<Warning, 'code' | 'message'> = {}): void {
+    this.emit(warning(code, text, extra));
+  }
+
+  /** Emit a built warning. */
+  emit(w: Warning): void {
+    emit(w, this.#onWarning);
+    if (this.#journalWarnings) stderrLogger.warn(w.message);
+  }
+
+  /** Write one info line (prefixed `sd-activate: `), when there is a logger. */
+  info(text: string): void {
+    this.#logger?.info(warningText(text));
+  }
+}
+
+/**
+ * The logger an activation writes its info lines to: the one given, none for
+ * `false`, and by default stderr only when sockets were passed to this process.
+ *
+ * @internal
+ */
+export function chooseLogger(option: Logger | false | undefined, inherited: boolean): Logger | null {
+  if (option === false) return null;
+  if (option !== undefined) return option;
+  return inherited ? stderrLogger : null;
+}
+
+/** Emit the settled warnings, in order, then the info lines: each adopted socket, each listener binding itself. @internal */
+export function announce(s: Settlement, log: Log, adopted: readonly Adoption[], selfBound: ReadonlyArray<{ listener: string; what: string }>): void {
+  for (const w of s.warnings) log.emit(w);
+  for (const a of [...adopted].sort((x, y) => x.fd - y.fd)) {
+    const named = a.name !== 'unknown' ? ` named ${JSON.stringify(a.name)}` : '';
+    log.info(`listener ${JSON.stringify(a.listener)}: adopted inherited fd ${a.fd}${named} (${formatSocket(a.desc, { state: false })}, via ${a.via})`);
+  }
+  for (const b of selfBound) log.info(`listener ${JSON.stringify(b.listener)}: binds ${b.what} itself (no inherited socket for it)`);
 }

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The operator's view: plain log lines on stderr, so that `journalctl -u app`
+ * shows what activation did. When stderr is the journal (`JOURNAL_STREAM`
+ * names it), each line starts with its sd-daemon(3) priority, `<6>` info or
+ * `<4>` warning, so `journalctl -p warning` shows what went wrong.
+ *
+ * @internal
+ */
+import * as fs from 'node:fs';
+
+/**
+ * Where sd-activate writes its log lines: any object with `info` and `warn`
+ * methods taking one plain string, as `console`, pino and winston loggers
+ * are.
+ */
+export interface Logger {
+  info(line: string): void;
+  warn(line: string): void;
+}
+
+let journalCache: boolean | undefined;
+
+/** Whether fd 2 is the journal stream named by `JOURNAL_STREAM` (`<dev>:<inode>`). @internal */
+export function stderrIsJournal(): boolean {
+  if (journalCache === undefined) {
+    journalCache = false;
+    const m = /^(\d+):(\d+)$/.exec(process.env.JOURNAL_STREAM ?? '');
+    if (m) {
+      try {
+        const st = fs.fstatSync(2, { bigint: true });
+        journalCache = st.dev === BigInt(m[1]!) && st.ino === BigInt(m[2]!);
+      } catch {
+        // fd 2 closed: not the journal
+      }
+    }
+  }
+  return journalCache;
+}
+
+function line(priority: string, text: string): void {
+  try {
+    // Synchronous, so a line written just before process.exit() is not lost.
+    fs.writeSync(2, `${stderrIsJournal() ? priority : ''}${text}\n`);
+  } catch {
+    // stderr closed: nowhere to log
+  }
+}
+
+/** The default logger: stderr, with journal priorities when stderr is the journal. @internal */
+export const stderrLogger: Logger = {
+  info: (text) => line('<6>', text),
+  warn: (text) => line('<4>', text),
+};
