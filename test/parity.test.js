@@ -198,6 +198,10 @@ test(`builtin gives libsystemd's result for generated environments and probes (s
     }
     // The main-thread sender (the same code on both backends) must agree with libsystemd's own notify.
     if (a.notify !== a.notifyAsync) divergences.push({ i, k: 'notify vs libsystemd notify', libsystemd: a.notifyAsync, builtin: a.notify });
+    // And sent to the same text as an explicit address, it must give libsystemd's answer for NOTIFY_SOCKET.
+    if ('notifyTo' in a && a.notifyTo !== a.notifyAsync) {
+      divergences.push({ i, k: 'notify to an explicit address vs libsystemd notify', libsystemd: a.notifyAsync, builtin: a.notifyTo });
+    }
   }
   if (divergences.length > 0) {
     const first = divergences.slice(0, 8).map((d) => `case ${d.i} ${d.k}: libsystemd ${show(d.libsystemd)} ` +
@@ -221,9 +225,11 @@ test(`builtin gives libsystemd's result for generated environments and probes (s
   for (const k of ['positive', 0, 'EINVAL', 'ERANGE']) assert.ok(watchdog.has(k), `watchdogEnabled never gave ${k}`);
   const notify = kinds((r) => r.notify);
   for (const k of ['positive', 0, 'EINVAL', 'ENOENT', 'ECONNREFUSED']) assert.ok(notify.has(k), `notify never gave ${k}: ${list(notify)}`);
+  const explicit = kinds((r) => ('notifyTo' in r ? r.notifyTo : 'unset'));
+  for (const k of ['positive', 'EINVAL', 'ENOENT', 'ECONNREFUSED']) assert.ok(explicit.has(k), `explicit notify never gave ${k}: ${list(explicit)}`);
   const probes = kinds((r) => r.inet);
   for (const k of ['positive', 0, 'EINVAL', 'EBADF']) assert.ok(probes.has(k), `isSocketInet never gave ${k}`);
   assert.ok(kinds((r) => r.unix).has('positive'));
   t.diagnostic(`answers (libsystemd): listenFds ${list(listen)} (${split.length} with names split); ` +
-    `watchdogEnabled ${list(watchdog)}; notify ${list(notify)}; isSocketInet ${list(probes)}`);
+    `watchdogEnabled ${list(watchdog)}; notify ${list(notify)}; explicit notify ${list(explicit)}; isSocketInet ${list(probes)}`);
 });

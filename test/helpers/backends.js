@@ -25,7 +25,7 @@ function backendAvailable(backend, addon = 'product') {
 }
 
 function availableBackends() {
-  return ['libsystemd', 'builtin'].filter(backendAvailable);
+  return ['libsystemd', 'builtin'].filter((b) => backendAvailable(b));
 }
 
 /** Skip reason for a cross-backend test in any pass but the first, else false. */
