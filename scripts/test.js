@@ -52,11 +52,12 @@ try {
 // 3. The test addon (test-only primitives; the product's built again with libsystemd where the host has it).
 if (ensureTestAddon() !== 0) process.exit(1);
 
-const probe = (backend) => spawnSync(process.execPath,
-  ['-p', `require('node-gyp-build')(${JSON.stringify(root)}).backend`],
-  { env: { ...process.env, SD_ACTIVATE_BACKEND: backend }, encoding: 'utf8' }).stdout.trim();
+// Which backends an addon offers: it chooses one when it loads, so each is probed in a fresh process.
+const offers = (load) => ['libsystemd', 'builtin'].filter((backend) => spawnSync(process.execPath,
+  ['-p', `${load}.backend`],
+  { env: { ...process.env, SD_ACTIVATE_BACKEND: backend }, encoding: 'utf8' }).stdout.trim() === backend);
 
-let backends = ['libsystemd', 'builtin'].filter((b) => probe(b) === b);
+let backends = offers(`require('node-gyp-build')(${JSON.stringify(root)})`);
 if (process.env.SD_ACTIVATE_BACKENDS) {
   backends = process.env.SD_ACTIVATE_BACKENDS.split(',').map((s) => s.trim()).filter(Boolean);
 }
@@ -69,8 +70,8 @@ const suites = files.length > 0 ? files : fs.readdirSync(path.join(root, 'test')
   .filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join('test', f));
 
 const testAddon = require(testAddonPath);
-console.log(`sd-activate tests: addon backend ${addon.backend} (${addon.linkage}); ` +
-  `test addon backend ${testAddon.backend} (${testAddon.buildMode} build); running on: ${backends.join(', ')}`);
+console.log(`sd-activate tests: addon backend ${addon.backend} (${addon.linkage}); test addon ${testAddon.buildMode} build ` +
+  `offering ${offers(`require(${JSON.stringify(testAddonPath)})`).join(', ')}; running on: ${backends.join(', ')}`);
 let failed = 0;
 for (const backend of backends) {
   console.log(`\n# backend: ${backend}`);
