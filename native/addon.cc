@@ -93,6 +93,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = arg_int(info, 0);
   SDACT_RETURN_IF_EXCEPTION(env);
+  if (fd < 0) return Napi::Number::New(env, -EBADF);
   // close(2) releases the fd even when it reports EINTR on Linux: never retry.
   return Napi::Number::New(env, close(fd) < 0 && errno != EINTR ? -errno : 0);
 }

@@ -18,7 +18,10 @@
 #include <unistd.h>
 
 namespace sdact {
+namespace {
 
+// Fill a sockaddr_un from NOTIFY_SOCKET-style text of `l` bytes ("/path" or
+// "@abstract"): the address length, or -EINVAL / -ENAMETOOLONG.
 int notify_address(const char* e, size_t l, struct sockaddr_un* addr) {
   // sockaddr_un_set_path() as libsystemd 252 uses it for NOTIFY_SOCKET: an
   // absolute path or an abstract name, more than the prefix, and room for a
@@ -37,6 +40,7 @@ int notify_address(const char* e, size_t l, struct sockaddr_un* addr) {
   return (int)(offsetof(struct sockaddr_un, sun_path) + l + 1);
 }
 
+// Raise a notify socket's send buffer as libsystemd's fd_inc_sndbuf(fd, 8M).
 void inc_sndbuf(int fd) {
   // fd_inc_sndbuf(fd, 8 MiB) as libsystemd does for its notify socket, so the
   // same large messages fit: SO_SNDBUF (capped at wmem_max), then
@@ -51,9 +55,12 @@ void inc_sndbuf(int fd) {
   (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &n, sizeof(n));
 }
 
-int send_state(int fd, const struct sockaddr_un* addr, int addr_len, pid_t pid,
-               const char* state, size_t state_len, const int* fds, unsigned n_fds, int flags) {
-  struct iovec iov = {(void*)state, state_len};
+// Send one notify datagram on `fd` (connected, or to `addr`), with
+// SCM_CREDENTIALS for `pid` (0 or our own pid: none) and SCM_RIGHTS for
+// `fds`. `flags` go to sendmsg. 1 or -errno.
+int send_state(int fd, const struct sockaddr_un* addr, int addr_len, pid_t pid, const std::string& state,
+               const int* fds, unsigned n_fds, int flags) {
+  struct iovec iov = {(void*)state.data(), state.size()};
   struct msghdr mh;
   memset(&mh, 0, sizeof(mh));
   mh.msg_name = (void*)addr;
@@ -109,6 +116,33 @@ int send_state(int fd, const struct sockaddr_un* addr, int addr_len, pid_t pid,
   return 1;
 }
 
+// A non-blocking (nonblock = SOCK_NONBLOCK) or blocking (0) datagram socket
+// for the address text `e` (`l` bytes), its address in `addr`/`len`: the fd,
+// or -errno (address errors as libsystemd gives them).
+int open_notify_socket(const char* e, size_t l, struct sockaddr_un* addr, int* len, int nonblock) {
+  *len = notify_address(e, l, addr);
+  if (*len < 0) return *len;
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | nonblock, 0);
+  if (fd < 0) return -errno;
+  // Datagrams in flight are charged to the sender's buffer until the manager
+  // reads them, so a small one fills first.
+  inc_sndbuf(fd);
+  return fd;
+}
+
+}  // namespace
+
+int send_fresh(const char* e, size_t l, pid_t pid, const std::string& state, const int* fds, unsigned n_fds,
+               bool wait) {
+  struct sockaddr_un addr;
+  int len;
+  int fd = open_notify_socket(e, l, &addr, &len, wait ? 0 : SOCK_NONBLOCK);
+  if (fd < 0) return fd;
+  int r = send_state(fd, &addr, len, pid, state, fds, n_fds, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT));
+  close(fd);
+  return r;
+}
+
 int receive_notify(int fd, std::vector<char>* buf, NotifyMessage* m) {
   struct iovec iov = {buf->data(), buf->size()};
   alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 768)];
@@ -155,24 +189,10 @@ void disconnect() {
   sender.address.clear();
 }
 
-// A non-blocking datagram socket for the address text `e` (`l` bytes), its
-// address in `addr`/`len`: the fd, or -errno (address errors as libsystemd
-// gives them).
-int open_notify_socket(const char* e, size_t l, struct sockaddr_un* addr, int* len) {
-  *len = notify_address(e, l, addr);
-  if (*len < 0) return *len;
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return -errno;
-  // Datagrams in flight are charged to the sender's buffer until the manager
-  // reads them, so a small one fills first.
-  inc_sndbuf(fd);
-  return fd;
-}
-
 int connect_to(const char* e, size_t l) {
   struct sockaddr_un addr;
   int len;
-  int fd = open_notify_socket(e, l, &addr, &len);
+  int fd = open_notify_socket(e, l, &addr, &len, SOCK_NONBLOCK);
   if (fd < 0) return fd;
   if (connect(fd, (struct sockaddr*)&addr, (socklen_t)len) < 0) {
     int r = -errno;
@@ -189,27 +209,15 @@ bool stale(int r) {
          r == -EPIPE || r == -ECONNRESET;
 }
 
-// One message on a fresh, unconnected socket, as libsystemd sends every
-// message. When the receiver cannot be reached the kernel then reports
-// whatever it checks first (a bad fd in SCM_RIGHTS, or a message too large,
-// before a missing path), so a failed connect falls back to this to get
-// libsystemd's answer; an explicit address always goes this way.
-int send_unconnected(const char* e, size_t l, pid_t pid, const std::string& state, const int* fds,
-                     unsigned n_fds) {
-  struct sockaddr_un addr;
-  int len;
-  int fd = open_notify_socket(e, l, &addr, &len);
-  if (fd < 0) return fd;
-  int r = send_state(fd, &addr, len, pid, state.data(), state.size(), fds, n_fds, MSG_NOSIGNAL | MSG_DONTWAIT);
-  close(fd);
-  return r;
-}
-
 }  // namespace
 
+// When connecting fails, this one message goes out on a fresh socket, as
+// libsystemd sends every message: the kernel then reports whatever it checks
+// first (a bad fd in SCM_RIGHTS, or a message too large, before a missing
+// path), which is libsystemd's answer.
 int notify_nonblocking(pid_t pid, const std::string& state, const int* fds, unsigned n_fds,
                        const std::string* address) {
-  if (address) return send_unconnected(address->data(), address->size(), pid, state, fds, n_fds);
+  if (address) return send_fresh(address->data(), address->size(), pid, state, fds, n_fds, false);
   const char* e = getenv("NOTIFY_SOCKET");
   if (!e) {
     disconnect();
@@ -218,14 +226,14 @@ int notify_nonblocking(pid_t pid, const std::string& state, const int* fds, unsi
   size_t l = strlen(e);
   if (sender.fd < 0 || sender.address != e) {
     disconnect();
-    if (connect_to(e, l) < 0) return send_unconnected(e, l, pid, state, fds, n_fds);
+    if (connect_to(e, l) < 0) return send_fresh(e, l, pid, state, fds, n_fds, false);
   }
   const int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
-  int r = send_state(sender.fd, nullptr, 0, pid, state.data(), state.size(), fds, n_fds, flags);
+  int r = send_state(sender.fd, nullptr, 0, pid, state, fds, n_fds, flags);
   if (stale(r)) {
     disconnect();
-    if (connect_to(e, l) < 0) return send_unconnected(e, l, pid, state, fds, n_fds);
-    r = send_state(sender.fd, nullptr, 0, pid, state.data(), state.size(), fds, n_fds, flags);
+    if (connect_to(e, l) < 0) return send_fresh(e, l, pid, state, fds, n_fds, false);
+    r = send_state(sender.fd, nullptr, 0, pid, state, fds, n_fds, flags);
   }
   return r;
 }

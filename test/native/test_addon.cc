@@ -13,9 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,38 +36,29 @@ namespace {
 
 #if SDACT_LIBSYSTEMD
 const char* kBuildMode = "libsystemd";
-int libsystemd_notify(pid_t pid, const char* state, const int* fds, unsigned n_fds) {
-  return sd_pid_notify_with_fds(pid, 0, state, fds, n_fds);
+int libsystemd_notify(pid_t pid, const std::string& state, const int* fds, unsigned n_fds) {
+  return sd_pid_notify_with_fds(pid, 0, state.c_str(), fds, n_fds);
 }
 #elif SDACT_DLOPEN
 const char* kBuildMode = "dlopen";
-int libsystemd_notify(pid_t pid, const char* state, const int* fds, unsigned n_fds) {
+int libsystemd_notify(pid_t pid, const std::string& state, const int* fds, unsigned n_fds) {
   using Fn = int (*)(pid_t, int, const char*, const int*, unsigned);
   static Fn fn = [] {
     void* h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
     return h ? reinterpret_cast<Fn>(dlsym(h, "sd_pid_notify_with_fds")) : nullptr;
   }();
-  return fn ? fn(pid, 0, state, fds, n_fds) : -ENOSYS;
+  return fn ? fn(pid, 0, state.c_str(), fds, n_fds) : -ENOSYS;
 }
 #else
 const char* kBuildMode = "builtin";
-int libsystemd_notify(pid_t, const char*, const int*, unsigned) { return -ENOSYS; }
+int libsystemd_notify(pid_t, const std::string&, const int*, unsigned) { return -ENOSYS; }
 #endif
 
-// The builtin backend's blocking notify, as libsystemd sends: a fresh
-// socket per call, NOTIFY_SOCKET read each time.
-int builtin_notify(pid_t pid, const char* state, const int* fds, unsigned n_fds) {
+// The builtin backend's blocking notify, as libsystemd sends: NOTIFY_SOCKET
+// read on every call, a fresh socket per message.
+int builtin_notify(pid_t pid, const std::string& state, const int* fds, unsigned n_fds) {
   const char* e = getenv("NOTIFY_SOCKET");
-  if (!e) return 0;
-  struct sockaddr_un addr;
-  int len = notify_address(e, strlen(e), &addr);
-  if (len < 0) return len;
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  inc_sndbuf(fd);
-  int r = send_state(fd, &addr, len, pid, state, strlen(state), fds, n_fds, MSG_NOSIGNAL);
-  close(fd);
-  return r;
+  return e ? send_fresh(e, strlen(e), pid, state, fds, n_fds, true) : 0;
 }
 
 uint64_t now_usec() {
@@ -139,7 +129,7 @@ Napi::Value NotifyAsync(const Napi::CallbackInfo& info) {
   SDACT_RETURN_IF_EXCEPTION(env);
   auto send = strcmp(active_backend()->name, "libsystemd") == 0 ? libsystemd_notify : builtin_notify;
   return Queue(env, [send, pid, state, fds]() {
-    return send(pid, state.c_str(), fds.data(), (unsigned)fds.size());
+    return send(pid, state, fds.data(), (unsigned)fds.size());
   });
 }
 
