@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "args.h"
+#include "backend.h"
 #include "notify.h"
 #include "sockets.h"
 
@@ -214,8 +215,6 @@ class NotifyReceiver : public Napi::ObjectWrap<NotifyReceiver> {
 };
 
 }  // namespace
-
-const Backend* active_backend() { return backend; }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   choose_backend();

@@ -5,14 +5,10 @@
 
 #include <napi.h>
 
-#include "backend.h"
-
 namespace sdact {
 
-// Choose the backend (SD_ACTIVATE_BACKEND) and set every export on `exports`.
+// Choose the backend (SD_ACTIVATE_BACKEND) and set every export on `exports`
+// (`exports.backend` names the one chosen).
 Napi::Object Init(Napi::Env env, Napi::Object exports);
-
-// The backend Init chose.
-const Backend* active_backend();
 
 }  // namespace sdact

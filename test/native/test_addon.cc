@@ -61,6 +61,9 @@ int builtin_notify(pid_t pid, const std::string& state, const int* fds, unsigned
   return e ? send_fresh(e, strlen(e), pid, state, fds, n_fds, true) : 0;
 }
 
+// The backend's own blocking notify: one of the two, chosen with the backend.
+int (*backend_notify)(pid_t, const std::string&, const int*, unsigned) = builtin_notify;
+
 uint64_t now_usec() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -127,7 +130,7 @@ Napi::Value NotifyAsync(const Napi::CallbackInfo& info) {
   std::string state = arg_string(info, 1);
   std::vector<int> fds = arg_fds(info, 2);
   SDACT_RETURN_IF_EXCEPTION(env);
-  auto send = strcmp(active_backend()->name, "libsystemd") == 0 ? libsystemd_notify : builtin_notify;
+  auto* send = backend_notify;
   return Queue(env, [send, pid, state, fds]() {
     return send(pid, state, fds.data(), (unsigned)fds.size());
   });
@@ -170,6 +173,10 @@ Napi::Value Barrier(const Napi::CallbackInfo& info) {
 
 static Napi::Object InitTest(Napi::Env env, Napi::Object exports) {
   sdact::Init(env, exports);
+  // Init set `backend` to the name of the backend it chose.
+  if (exports.Get("backend").As<Napi::String>().Utf8Value() == "libsystemd") {
+    sdact::backend_notify = sdact::libsystemd_notify;
+  }
   exports.Set("buildMode", sdact::kBuildMode);
   exports.Set("notifyAsync", Napi::Function::New(env, sdact::NotifyAsync));
   exports.Set("barrier", Napi::Function::New(env, sdact::Barrier));
