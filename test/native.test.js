@@ -659,7 +659,7 @@ describe('closeFd, booted, watchdogEnabled, openSocket', () => {
       assert.equal(open('sctp', '127.0.0.1', 0, 5, -1), E.EINVAL);
       assert.equal(open('tcp', 'localhost', 0, 5, -1), E.EINVAL, 'numeric addresses only');
       assert.equal(open('tcp', '', 0, 5, -1), E.EINVAL);
-      // (The port range is the caller's to check: test/cli-args.test.js refuses 65536 and -1.)
+      // (The port range is the caller's to check: the CLI's listen-spec parser refuses 65536 and -1.)
       assert.equal(open('unix', '', 0, 5, -1), E.EINVAL);
       assert.equal(open('unix', `/${'a'.repeat(108)}`, 0, 5, -1), E.EINVAL);
       assert.equal(open('unix', path.join(tmp, 'missing', 'x.sock'), 0, 5, -1), E.ENOENT);
@@ -675,6 +675,7 @@ describe('closeFd, booted, watchdogEnabled, openSocket', () => {
 describe('argument checking in the addon', () => {
   test('every function refuses missing or mistyped arguments with a TypeError (never aborts); test addon too', async () => {
     const out = await child(`
+      const testAddon = helpers.require('../helpers/test-addon');
       const calls = {
         isSocketInet: () => native.isSocketInet(), isSocketInet2: () => native.isSocketInet('3', 'x', {}, [], null),
         isSocketUnix: () => native.isSocketUnix(), isSocketUnixPath: () => native.isSocketUnix(3, 0, -1, 7),
@@ -691,7 +692,6 @@ describe('argument checking in the addon', () => {
         receiver: () => new native.NotifyReceiver(), receiverFn: () => new native.NotifyReceiver('@x'),
       };
       const r = {};
-      const testAddon = helpers.require('../helpers/test-addon');
       for (const [k, f] of Object.entries(calls)) {
         try { r[k] = { returned: String(f()) }; } catch (e) { r[k] = { name: e.name, message: e.message }; }
       }
