@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Compiler and linker settings of the addon, shared by the product
 # (binding.gyp) and the test addon (test/native/binding.gyp). Which backend
 # to compile comes from scripts/detect-libsystemd.js, as in CMakeLists.txt.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The test addon (test/native, built by scripts/test-addon.js when npm test
 // runs): the product's primitives built once more, with libsystemd wherever

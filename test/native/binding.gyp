@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 {
   "variables": {"sdact_root": "../.."},
   "includes": ["../../native/addon.gypi"],
