@@ -39,9 +39,12 @@ export interface RawSocketInfo {
 }
 
 /**
- * The functions every backend exports. Numeric arguments must be 32-bit
- * integers and strings strings: anything else is a `TypeError` (never
- * silently wrapped, so fd `2 ** 32 + 3` is not fd 3). @internal
+ * The functions every backend exports: exactly what the library calls
+ * (test-only primitives live in a separate test addon). Numeric arguments
+ * must be 32-bit integers and strings strings: anything else is a
+ * `TypeError` (never silently wrapped, so fd `2 ** 32 + 3` is not fd 3).
+ * Ranges and formats are checked by the TypeScript callers, not here.
+ * @internal
  */
 export interface NativeBinding {
   /** `libsystemd` or `builtin` (or `unavailable` for the fallback). */
@@ -58,7 +61,11 @@ export interface NativeBinding {
    * environment.
    */
   listenFds(): { result: number; names: string[] };
-  /** `sd_is_socket_inet(fd, family, type, listening, port)`; 0 = don't care, listening -1 = don't care. */
+  /**
+   * `sd_is_socket_inet(fd, family, type, listening, port)`; 0 = don't care,
+   * listening -1 = don't care. port 0..65535: the caller checks the range
+   * (the addon does not).
+   */
   isSocketInet(fd: number, family: number, type: number, listening: number, port: number): number;
   /** `sd_is_socket_unix(fd, type, listening, path, 0)`; path `null` = don't care; `@x` abstract. */
   isSocketUnix(fd: number, type: number, listening: number, path: string | null): number;
@@ -74,38 +81,35 @@ export interface NativeBinding {
    */
   watchdogEnabled(): { result: number; usec: number };
   /**
-   * `sd_pid_notify_with_fds(pid, 0, state, fds)` semantics over a persistent,
-   * non-blocking connected socket: 0 when NOTIFY_SOCKET is unset, > 0 sent,
-   * `-errno` on failure (`-EAGAIN` when the receiver's queue is full).
-   * pid 0 = this process.
+   * `sd_pid_notify_with_fds(pid, 0, state, fds)` semantics without ever
+   * blocking: > 0 sent, `-errno` on failure (`-EAGAIN` at once when the
+   * receiver's queue is full), 0 when there is nowhere to send. pid 0 = this
+   * process; another pid's credentials go with the datagram where allowed.
+   *
+   * Without `address` (or with `undefined` / `null`) the datagram goes to
+   * `NOTIFY_SOCKET`, read on every call, over one persistent connected socket;
+   * 0 when it is unset. With `address` — an absolute path or an `@abstract`
+   * name, as `NOTIFY_SOCKET` would hold it — it goes there on a socket of its
+   * own, whatever `NOTIFY_SOCKET` says (which is neither read nor changed), so
+   * the result is never 0; an address libsystemd would refuse as
+   * `NOTIFY_SOCKET` gives the same error (`-EINVAL` for a relative path, an
+   * empty text or a NUL byte, `-ENAMETOOLONG` for a path too long).
    */
-  notify(pid: number, state: string, fds: number[]): number;
-  /**
-   * The backend's own blocking notify (libsystemd's `sd_pid_notify_with_fds`
-   * or the builtin equivalent) run on a worker thread. Resolves to the raw result.
-   * While the receiver's queue is full it holds a libuv thread-pool thread
-   * (the send blocks), so it is for comparisons and tests, not for apps.
-   */
-  notifyAsync(pid: number, state: string, fds: number[]): Promise<number>;
-  /**
-   * `sd_notify_barrier(0, timeoutUsec)` semantics: `BARRIER=1` with a pipe's
-   * write end goes out at once through the same non-blocking sender as
-   * {@link NativeBinding.notify} (`-EAGAIN` when the receiver's queue is full,
-   * instead of a send blocking a worker thread), then the wait for the
-   * manager to close its copy runs on a worker thread. Resolves to 1, 0 (no
-   * NOTIFY_SOCKET), `-ETIMEDOUT`, or the send's `-errno`. A negative timeout
-   * waits forever.
-   */
-  barrier(timeoutUsec: number): Promise<number>;
+  notify(pid: number, state: string, fds: number[], address?: string | null): number;
   /**
    * socket + setsockopt + bind (+ listen): returns the new fd (CLOEXEC) or `-errno`.
-   * kind: `tcp`, `udp`, `unix`, `unix-dgram`, `seqpacket`. For inet, address is numeric.
+   * kind: `tcp`, `udp`, `unix`, `unix-dgram`, `seqpacket` (anything else: `-EINVAL`).
+   * For inet, address is numeric and port 0..65535: the caller checks the
+   * range (the addon does not).
+   * backlog < 0 leaves a stream socket bound but not listening; v6only -1 is
+   * the kernel default, 0 dual-stack, 1 IPv6 only.
    */
   openSocket(kind: string, address: string, port: number, backlog: number, v6only: number): number;
   /**
    * A notify receiver: an AF_UNIX datagram socket bound at `path` (`@name` for
-   * abstract) with SO_PASSCRED, polled on the event loop. `onMessage` gets the
-   * datagram text, the sender pid (0 if unknown) and any fds passed with it.
+   * abstract) with SO_PASSCRED, read on a thread of its own. `onMessage` runs
+   * on the event loop with the datagram text, the sender pid (0 if unknown)
+   * and any fds passed with it (CLOEXEC; the callback owns them).
    */
   NotifyReceiver: new (
     path: string,
@@ -117,7 +121,6 @@ export interface NativeBinding {
 export let loadError: Error | undefined;
 
 function unavailable(): NativeBinding {
-  const none = Promise.resolve(0);
   return {
     backend: 'unavailable',
     linkage: 'none',
@@ -130,9 +133,7 @@ function unavailable(): NativeBinding {
     close: () => errno.ENOSYS,
     booted: () => 0,
     watchdogEnabled: () => ({ result: 0, usec: 0 }),
-    notify: () => 0,
-    notifyAsync: () => none,
-    barrier: () => none,
+    notify: () => 0, // not sent, to NOTIFY_SOCKET or to an explicit address
     openSocket: () => errno.ENOSYS,
     NotifyReceiver: class {
       readonly fd = -1;

@@ -1,24 +1,23 @@
-// N-API entry: converts JavaScript primitives to C and raw results back.
-// No policy here: every function returns a count, 0/1 or -errno, and
-// TypeScript turns negative results into errors (lib/errors.ts).
+// The addon's entry: exactly the primitives lib/ calls (lib/binding.ts
+// NativeBinding), converting JavaScript arguments to C (args.h) and raw
+// results back. No policy here: every function returns a count, 0/1 or
+// -errno, and TypeScript turns negative results into errors (lib/errors.ts).
+#include "addon.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cmath>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <napi.h>
-
+#include "args.h"
 #include "backend.h"
+#include "notify.h"
 #include "sockets.h"
 
 namespace sdact {
@@ -34,62 +33,6 @@ void choose_backend() {
   const Backend* lib = libsystemd_backend(&libsystemd_path);
   backend = (lib && !(want && strcmp(want, "builtin") == 0)) ? lib : builtin_backend();
 }
-
-// A 32-bit integer argument. Anything else (NaN, fractions, out of range) is
-// a TypeError rather than silently wrapped: fd 2**32 + 3 must not become fd 3.
-//
-// Every arg_* helper does nothing once an exception is pending: functions read
-// all their arguments before checking, and throwing a second exception on
-// top of the first aborts the process (napi_pending_exception is fatal in
-// node-addon-api without C++ exceptions).
-int32_t arg_int(const Napi::CallbackInfo& info, size_t i) {
-  if (info.Env().IsExceptionPending()) return 0;
-  if (i < info.Length() && info[i].IsNumber()) {
-    double d = info[i].As<Napi::Number>().DoubleValue();
-    int32_t v = info[i].As<Napi::Number>().Int32Value();
-    if ((double)v == d) return v;
-  }
-  Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a 32-bit integer")
-      .ThrowAsJavaScriptException();
-  return 0;
-}
-
-std::string arg_string(const Napi::CallbackInfo& info, size_t i) {
-  if (info.Env().IsExceptionPending()) return "";
-  if (i >= info.Length() || !info[i].IsString()) {
-    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a string")
-        .ThrowAsJavaScriptException();
-    return "";
-  }
-  return info[i].As<Napi::String>().Utf8Value();
-}
-
-std::vector<int> arg_fds(const Napi::CallbackInfo& info, size_t i) {
-  std::vector<int> fds;
-  if (info.Env().IsExceptionPending()) return fds;
-  if (i >= info.Length() || !info[i].IsArray()) {
-    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be an array of fds")
-        .ThrowAsJavaScriptException();
-    return fds;
-  }
-  Napi::Array a = info[i].As<Napi::Array>();
-  uint32_t n = a.Length();
-  fds.reserve(n);
-  for (uint32_t k = 0; k < n; k++) {
-    Napi::Value v = a.Get(k);
-    if (info.Env().IsExceptionPending()) return fds;  // a getter threw
-    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.5;
-    if (!(d >= INT32_MIN && d <= INT32_MAX) || (double)(int32_t)d != d) {
-      Napi::TypeError::New(info.Env(), "fds must be 32-bit integers").ThrowAsJavaScriptException();
-      return fds;
-    }
-    fds.push_back((int32_t)d);
-  }
-  return fds;
-}
-
-#define RETURN_IF_EXCEPTION(env) \
-  if ((env).IsExceptionPending()) return (env).Undefined()
 
 Napi::Value ListenFds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -113,20 +56,17 @@ Napi::Value IsSocketInet(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = arg_int(info, 0), family = arg_int(info, 1), type = arg_int(info, 2);
   int listening = arg_int(info, 3), port = arg_int(info, 4);
-  RETURN_IF_EXCEPTION(env);
-  if (port < 0 || port > 65535) return Napi::Number::New(env, -EINVAL);
+  SDACT_RETURN_IF_EXCEPTION(env);
   return Napi::Number::New(env, backend->is_socket_inet(fd, family, type, listening, (uint16_t)port));
 }
 
 Napi::Value IsSocketUnix(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = arg_int(info, 0), type = arg_int(info, 1), listening = arg_int(info, 2);
-  RETURN_IF_EXCEPTION(env);
-  if (info.Length() < 4 || info[3].IsNull() || info[3].IsUndefined()) {
-    return Napi::Number::New(env, backend->is_socket_unix(fd, type, listening, nullptr, 0));
-  }
-  std::string path = arg_string(info, 3);
-  RETURN_IF_EXCEPTION(env);
+  std::string path;
+  bool has_path = arg_optional_string(info, 3, &path);
+  SDACT_RETURN_IF_EXCEPTION(env);
+  if (!has_path) return Napi::Number::New(env, backend->is_socket_unix(fd, type, listening, nullptr, 0));
   if (!path.empty() && path[0] == '@') path[0] = 0;  // abstract: leading NUL, explicit length
   return Napi::Number::New(env, backend->is_socket_unix(fd, type, listening, path.data(), path.size()));
 }
@@ -134,7 +74,7 @@ Napi::Value IsSocketUnix(const Napi::CallbackInfo& info) {
 Napi::Value DescribeSocket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = arg_int(info, 0);
-  RETURN_IF_EXCEPTION(env);
+  SDACT_RETURN_IF_EXCEPTION(env);
   SocketInfo s;
   int r = describe_socket(fd, &s);
   if (r < 0) return Napi::Number::New(env, r);
@@ -153,7 +93,7 @@ Napi::Value DescribeSocket(const Napi::CallbackInfo& info) {
 Napi::Value Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = arg_int(info, 0);
-  RETURN_IF_EXCEPTION(env);
+  SDACT_RETURN_IF_EXCEPTION(env);
   if (fd < 0) return Napi::Number::New(env, -EBADF);
   // close(2) releases the fd even when it reports EINTR on Linux: never retry.
   return Napi::Number::New(env, close(fd) < 0 && errno != EINTR ? -errno : 0);
@@ -173,87 +113,24 @@ Napi::Value WatchdogEnabled(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// notify(pid, state, fds, address?): address absent, undefined or null means NOTIFY_SOCKET.
 Napi::Value Notify(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int pid = arg_int(info, 0);
   std::string state = arg_string(info, 1);
   std::vector<int> fds = arg_fds(info, 2);
-  RETURN_IF_EXCEPTION(env);
-  return Napi::Number::New(env, fast_notify(pid, state, fds.data(), (unsigned)fds.size()));
-}
-
-// Runs `work` on the libuv thread pool; the promise resolves to its result.
-class PromiseWorker : public Napi::AsyncWorker {
- public:
-  PromiseWorker(Napi::Env env, std::function<int()> work)
-      : Napi::AsyncWorker(env, "sd-activate"), deferred_(Napi::Promise::Deferred::New(env)),
-        work_(std::move(work)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { result_ = work_(); }
-  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), result_)); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::function<int()> work_;
-  int result_ = 0;
-};
-
-Napi::Value Queue(Napi::Env env, std::function<int()> work) {
-  auto* w = new PromiseWorker(env, std::move(work));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
-}
-
-Napi::Value NotifyAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int pid = arg_int(info, 0);
-  std::string state = arg_string(info, 1);
-  std::vector<int> fds = arg_fds(info, 2);
-  RETURN_IF_EXCEPTION(env);
-  const Backend* b = backend;
-  return Queue(env, [b, pid, state, fds]() {
-    return b->pid_notify_with_fds(pid, 0, state.c_str(), fds.data(), (unsigned)fds.size());
-  });
-}
-
-// sd_notify_barrier(0, timeout), in two steps: BARRIER=1 goes out at once on
-// the main thread through the same non-blocking sender as notify() (so a
-// receiver that stopped reading gives -EAGAIN instead of holding a worker
-// thread forever in a blocking sendmsg), then the wait for the manager to
-// close its end of the pipe runs on a worker thread.
-Napi::Value Barrier(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber() || std::isnan(info[0].As<Napi::Number>().DoubleValue())) {
-    Napi::TypeError::New(env, "timeout must be a number").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  double t = info[0].As<Napi::Number>().DoubleValue();
-  uint64_t usec = t < 0 || t >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)t;
-  int pipe_fd[2];
-  if (pipe2(pipe_fd, O_CLOEXEC) < 0) {
-    int r = -errno;
-    return Queue(env, [r]() { return r; });
-  }
-  int r = fast_notify(0, "BARRIER=1", &pipe_fd[1], 1);
-  close(pipe_fd[1]);
-  if (r <= 0) {
-    close(pipe_fd[0]);
-    return Queue(env, [r]() { return r; });
-  }
-  int rd = pipe_fd[0];
-  return Queue(env, [rd, usec]() {
-    int w = builtin::wait_hangup(rd, usec);
-    close(rd);
-    return w;
-  });
+  std::string address;
+  bool explicit_address = arg_optional_string(info, 3, &address);
+  SDACT_RETURN_IF_EXCEPTION(env);
+  return Napi::Number::New(env, notify_nonblocking(pid, state, fds.data(), (unsigned)fds.size(),
+                                                   explicit_address ? &address : nullptr));
 }
 
 Napi::Value OpenSocket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string kind = arg_string(info, 0), address = arg_string(info, 1);
   int port = arg_int(info, 2), backlog = arg_int(info, 3), v6only = arg_int(info, 4);
-  RETURN_IF_EXCEPTION(env);
+  SDACT_RETURN_IF_EXCEPTION(env);
   return Napi::Number::New(env, open_socket(kind, address, port, backlog, v6only));
 }
 
@@ -293,56 +170,25 @@ class NotifyReceiver : public Napi::ObjectWrap<NotifyReceiver> {
   ~NotifyReceiver() override { Stop(); }
 
  private:
-  struct Message {
-    std::string text;
-    int pid = 0;
-    std::vector<int> fds;
-  };
+  static void Deliver(Napi::Env env, Napi::Function cb, NotifyMessage* m) {
+    Napi::Array fds = Napi::Array::New(env, m->fds.size());
+    for (uint32_t j = 0; j < m->fds.size(); j++) fds.Set(j, m->fds[j]);
+    cb.Call({Napi::String::New(env, m->text), Napi::Number::New(env, m->pid), fds});
+    delete m;
+  }
 
   void Run() {
     std::vector<char> buf(65536);
+    auto* m = new NotifyMessage();
     for (;;) {
-      struct iovec iov = {buf.data(), buf.size()};
-      alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 768)];
-      struct msghdr mh;
-      memset(&mh, 0, sizeof(mh));
-      mh.msg_iov = &iov;
-      mh.msg_iovlen = 1;
-      mh.msg_control = control;
-      mh.msg_controllen = sizeof(control);
-      ssize_t n = recvmsg(fd_, &mh, MSG_CMSG_CLOEXEC);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0 && stopping_) break;
-      if (n < 0) break;
-      auto* m = new Message();
-      m->text.assign(buf.data(), (size_t)n);
-      for (struct cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET) continue;
-        if (c->cmsg_type == SCM_CREDENTIALS) {
-          struct ucred uc;
-          memcpy(&uc, CMSG_DATA(c), sizeof(uc));
-          m->pid = uc.pid;
-        } else if (c->cmsg_type == SCM_RIGHTS) {
-          size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-          for (size_t j = 0; j < k; j++) {
-            int f;
-            memcpy(&f, CMSG_DATA(c) + j * sizeof(int), sizeof(int));
-            m->fds.push_back(f);
-          }
-        }
-      }
-      napi_status s = tsfn_.BlockingCall(m, [](Napi::Env env, Napi::Function cb, Message* msg) {
-        Napi::Array fds = Napi::Array::New(env, msg->fds.size());
-        for (uint32_t j = 0; j < msg->fds.size(); j++) fds.Set(j, msg->fds[j]);
-        cb.Call({Napi::String::New(env, msg->text), Napi::Number::New(env, msg->pid), fds});
-        delete msg;
-      });
-      if (s != napi_ok) {
-        for (int f : m->fds) close(f);
-        delete m;
-        break;
-      }
+      int r = receive_notify(fd_, &buf, m);
+      if (r == -EINTR) continue;
+      if (r < 0 || (r == 0 && stopping_)) break;
+      if (tsfn_.BlockingCall(m, Deliver) != napi_ok) break;
+      m = new NotifyMessage();  // Deliver owns the one it was given
     }
+    for (int f : m->fds) close(f);  // received, never delivered
+    delete m;
   }
 
   void Stop() {
@@ -368,6 +214,8 @@ class NotifyReceiver : public Napi::ObjectWrap<NotifyReceiver> {
   Napi::ThreadSafeFunction tsfn_;
 };
 
+}  // namespace
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   choose_backend();
   long version = libsystemd_version();
@@ -384,16 +232,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("booted", Napi::Function::New(env, Booted));
   exports.Set("watchdogEnabled", Napi::Function::New(env, WatchdogEnabled));
   exports.Set("notify", Napi::Function::New(env, Notify));
-  exports.Set("notifyAsync", Napi::Function::New(env, NotifyAsync));
-  exports.Set("barrier", Napi::Function::New(env, Barrier));
   exports.Set("openSocket", Napi::Function::New(env, OpenSocket));
   exports.Set("NotifyReceiver", NotifyReceiver::Init(env));
   return exports;
 }
 
-}  // namespace
 }  // namespace sdact
 
+// The test addon (test/native) compiles this file too and registers a module
+// of its own around Init.
+#ifndef SDACT_TEST_ADDON
 static Napi::Object InitAll(Napi::Env env, Napi::Object exports) { return sdact::Init(env, exports); }
-
 NODE_API_MODULE(sd_activate, InitAll)
+#endif

@@ -1,11 +1,10 @@
 // The builtin backend: sd-daemon(3)'s stable protocols written out, with the
 // same results libsystemd 252 gives (the parity tests compare the two).
+// Notify is not a backend function: both send through notify.h.
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -253,162 +252,14 @@ int b_watchdog_enabled(int /*unset_environment*/, uint64_t* usec) {
   return 1;
 }
 
-// Blocking notify as libsystemd does it: a fresh socket per call.
-int b_pid_notify_with_fds(pid_t pid, int /*unset_environment*/, const char* state,
-                          const int* fds, unsigned n_fds) {
-  if (!state) return -EINVAL;
-  if (n_fds > 0 && !fds) return -EINVAL;
-  const char* e = getenv("NOTIFY_SOCKET");
-  if (!e) return 0;
-  struct sockaddr_un addr;
-  int len = builtin::notify_address(e, &addr);
-  if (len < 0) return len;
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  builtin::inc_sndbuf(fd);
-  int r = builtin::send_state(fd, &addr, len, pid, state, strlen(state), fds, n_fds, MSG_NOSIGNAL);
-  close(fd);
-  return r < 0 ? r : 1;
-}
-
-uint64_t now_usec() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
-
 const Backend kBuiltin = {
     "builtin", "none",
     b_listen_fds_with_names, b_is_socket_inet, b_is_socket_unix, b_booted,
-    b_watchdog_enabled, b_pid_notify_with_fds,
+    b_watchdog_enabled,
 };
 
 }  // namespace
 
 const Backend* builtin_backend() { return &kBuiltin; }
 
-namespace builtin {
-
-int notify_address(const char* e, struct sockaddr_un* addr) {
-  // sockaddr_un_set_path() as libsystemd 252 uses it for NOTIFY_SOCKET: an
-  // absolute path or an abstract name, more than the prefix, and room for a
-  // trailing NUL in either case; too long is -ENAMETOOLONG for a path and
-  // -EINVAL for an abstract name.
-  memset(addr, 0, sizeof(*addr));
-  addr->sun_family = AF_UNIX;
-  size_t l = strlen(e);
-  if (l < 2 || (e[0] != '@' && e[0] != '/')) return -EINVAL;
-  if (l + 1 > sizeof(addr->sun_path)) return e[0] == '@' ? -EINVAL : -ENAMETOOLONG;
-  memcpy(addr->sun_path, e, l);
-  if (e[0] == '@') {
-    addr->sun_path[0] = 0;
-    return (int)(offsetof(struct sockaddr_un, sun_path) + l);
-  }
-  return (int)(offsetof(struct sockaddr_un, sun_path) + l + 1);
-}
-
-void inc_sndbuf(int fd) {
-  // fd_inc_sndbuf(fd, 8 MiB) as libsystemd does for its notify socket, so the
-  // same large messages fit: SO_SNDBUF (capped at wmem_max), then
-  // SO_SNDBUFFORCE where privileged. Failures are ignored, as there.
-  const int n = 8 * 1024 * 1024;
-  int v = 0;
-  socklen_t l = sizeof(v);
-  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &l) == 0 && l == sizeof(v) && v >= 2 * n) return;
-  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof(n)) < 0) return;
-  l = sizeof(v);
-  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &l) == 0 && l == sizeof(v) && v >= 2 * n) return;
-  (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &n, sizeof(n));
-}
-
-int wait_hangup(int fd, uint64_t timeout) {
-  // fd_wait_for_event(fd, 0, timeout) as sd_notify_barrier() uses it: poll at
-  // least once (a zero timeout still sees a hangup that already happened),
-  // UINT64_MAX waits forever. 1 on POLLHUP, -ETIMEDOUT when time ran out.
-  uint64_t start = now_usec();
-  uint64_t deadline = timeout == UINT64_MAX             ? UINT64_MAX
-                      : timeout >= UINT64_MAX - 1 - start ? UINT64_MAX - 1
-                                                          : start + timeout;
-  for (;;) {
-    int ms = -1;
-    if (deadline != UINT64_MAX) {
-      uint64_t now = now_usec();
-      uint64_t left = now >= deadline ? 0 : deadline - now;
-      uint64_t m = (left + 999) / 1000;
-      ms = m > (uint64_t)INT32_MAX ? INT32_MAX : (int)m;
-    }
-    struct pollfd pfd = {fd, 0, 0};
-    int p = poll(&pfd, 1, ms);
-    if (p < 0) {
-      if (errno == EINTR) continue;
-      return -errno;
-    }
-    if (p == 0) {
-      if (deadline != UINT64_MAX && now_usec() < deadline) continue;
-      return -ETIMEDOUT;
-    }
-    if (pfd.revents & POLLNVAL) return -EBADF;
-    return 1;
-  }
-}
-
-int send_state(int fd, const struct sockaddr_un* addr, int addr_len, pid_t pid,
-               const char* state, size_t state_len, const int* fds, unsigned n_fds, int flags) {
-  struct iovec iov = {(void*)state, state_len};
-  struct msghdr mh;
-  memset(&mh, 0, sizeof(mh));
-  mh.msg_name = (void*)addr;
-  mh.msg_namelen = addr ? (socklen_t)addr_len : 0;
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-
-  bool send_ucred = pid != 0 && pid != getpid();
-  size_t space = (n_fds > 0 ? CMSG_SPACE(sizeof(int) * n_fds) : 0) +
-                 (send_ucred ? CMSG_SPACE(sizeof(struct ucred)) : 0);
-  // Ancillary data on the stack for the common sizes (no allocation per call).
-  alignas(struct cmsghdr) char small[CMSG_SPACE(sizeof(int) * 16) + CMSG_SPACE(sizeof(struct ucred))];
-  std::vector<char> large;
-  char* control = small;
-  if (space > sizeof(small)) {
-    large.resize(space);
-    control = large.data();
-  }
-  if (space > 0) {
-    memset(control, 0, space);
-    mh.msg_control = control;
-    mh.msg_controllen = space;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    if (n_fds > 0) {
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-      memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
-      c = CMSG_NXTHDR(&mh, c);
-    }
-    if (send_ucred) {
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_CREDENTIALS;
-      c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
-      struct ucred uc = {pid, getuid(), getgid()};
-      memcpy(CMSG_DATA(c), &uc, sizeof(uc));
-    }
-  }
-  ssize_t k;
-  do {
-    k = sendmsg(fd, &mh, flags);
-  } while (k < 0 && errno == EINTR);
-  if (k < 0 && send_ucred) {
-    // As libsystemd: if the credentials of `pid` were refused (not
-    // privileged, no such process), send once more with our own.
-    mh.msg_controllen -= CMSG_SPACE(sizeof(struct ucred));
-    if (mh.msg_controllen == 0) mh.msg_control = nullptr;
-    do {
-      k = sendmsg(fd, &mh, flags);
-    } while (k < 0 && errno == EINTR);
-  }
-  if (k < 0) return -errno;
-  return 1;
-}
-
-}  // namespace builtin
 }  // namespace sdact

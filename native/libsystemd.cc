@@ -63,7 +63,7 @@ const Backend* libsystemd_backend(const char** path) {
   static const Backend b = {
       "libsystemd", "linked",
       sd_listen_fds_with_names, sd_is_socket_inet, sd_is_socket_unix, sd_booted,
-      sd_watchdog_enabled, sd_pid_notify_with_fds,
+      sd_watchdog_enabled,
   };
   if (path) {
     Dl_info info;
@@ -98,8 +98,7 @@ const Backend* libsystemd_backend(const char** path) {
            sym(h, "sd_is_socket_inet", &b.is_socket_inet) &&
            sym(h, "sd_is_socket_unix", &b.is_socket_unix) &&
            sym(h, "sd_booted", &b.booted) &&
-           sym(h, "sd_watchdog_enabled", &b.watchdog_enabled) &&
-           sym(h, "sd_pid_notify_with_fds", &b.pid_notify_with_fds);
+           sym(h, "sd_watchdog_enabled", &b.watchdog_enabled);
       struct link_map* lm = nullptr;
       if (ok && dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name) {
         size_t i = 0;

@@ -1,3 +1,4 @@
+// Socket probing and creation (sockets.h).
 #include "sockets.h"
 
 #include <arpa/inet.h>
@@ -119,7 +120,6 @@ int open_socket(const std::string& kind, const std::string& address, int port, i
   int type = kind == "udp" || kind == "unix-dgram" ? SOCK_DGRAM
            : kind == "seqpacket" ? SOCK_SEQPACKET : SOCK_STREAM;
   if (!is_unix && kind != "tcp" && kind != "udp") return -EINVAL;
-  if (!is_unix && (port < 0 || port > 65535)) return -EINVAL;
 
   struct sockaddr_storage ss;
   socklen_t len;

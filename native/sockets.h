@@ -1,4 +1,4 @@
-// Socket probing and creation shared by every backend (plain syscalls).
+// Socket probing and creation, the same whatever the backend (plain syscalls).
 #pragma once
 
 #include <string>
@@ -19,13 +19,11 @@ struct SocketInfo {
 // 0 and `info` filled, or -errno.
 int describe_socket(int fd, SocketInfo* info);
 
-// kind: tcp, udp, unix, unix-dgram, seqpacket. Returns a CLOEXEC fd or -errno.
+// kind: tcp, udp, unix, unix-dgram, seqpacket (anything else: -EINVAL).
+// Returns a CLOEXEC fd or -errno. port: 0..65535, which the caller checks.
 // backlog < 0 leaves a stream socket bound but not listening.
 // v6only: -1 kernel default, 0 dual-stack, 1 IPv6 only.
 int open_socket(const std::string& kind, const std::string& address, int port, int backlog,
                 int v6only);
-
-// Persistent, non-blocking notify (see notify.cc).
-int fast_notify(int pid, const std::string& state, const int* fds, unsigned n_fds);
 
 }  // namespace sdact

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // Calls every native primitive many times in one process, for a leak checker
-// (valgrind / LeakSanitizer) to watch: scripts/sanitize.sh runs it.
+// (valgrind / LeakSanitizer) to watch: scripts/sanitize.sh runs it. The
+// product addon's primitives, and the test addon's (test/native:
+// scripts/test-addon.js builds it) notifyAsync and barrier.
 //   node scripts/leak-check.js [rounds]
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const native = require('node-gyp-build')(path.join(__dirname, '..'));
+const testAddon = require(require('./test-addon').addonPath);
 
 const rounds = Number(process.argv[2] || 2000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sdact-leak-'));
@@ -40,18 +43,21 @@ async function main() {
     process.env.NOTIFY_SOCKET = notifyPath;
     native.notify(0, `STATUS=round ${i}`, []);
     native.notify(0, 'FDSTORE=1\nFDNAME=leak', [tcp]);
+    native.notify(0, 'FDSTORE=1\nFDNAME=explicit', [unix], notifyPath);
+    native.notify(0, 'X=1', [], `${notifyPath}-missing`);
     if (i % 50 === 0) {
-      await native.notifyAsync(0, 'STATUS=async', [unix]);
-      await native.barrier(1000000);
+      await testAddon.notifyAsync(0, 'STATUS=async', [unix]);
+      await testAddon.barrier(1000000);
       process.env.NOTIFY_SOCKET = 'relative/path';
       native.notify(0, 'X=1', []);
-      await native.notifyAsync(0, 'X=1', []);
+      await testAddon.notifyAsync(0, 'X=1', []);
     }
     native.close(tcp);
     native.close(unix);
   }
   delete process.env.NOTIFY_SOCKET;
   native.notify(0, 'X=1', []); // unset: drops the persistent socket
+  await testAddon.barrier(0); // and the test addon's own
   await new Promise((r) => setTimeout(r, 200));
   receiver.close();
   const fdsAfter = fs.readdirSync('/proc/self/fd').length;

@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # Sanitizer and leak leg (run by .ci/run; callable alone from the repo root):
-#   1. the addon built with AddressSanitizer + UndefinedBehaviorSanitizer
-#      (node-gyp, CXXFLAGS/LDFLAGS) runs the native and activation suites
-#      with the sanitizer runtimes preloaded into node; any report fails
+#   1. the addon and the test addon (test/native) built with AddressSanitizer
+#      + UndefinedBehaviorSanitizer (node-gyp, CXXFLAGS/LDFLAGS) run the
+#      native, parity and activation suites with the sanitizer runtimes
+#      preloaded into node; any report fails
 #   2. valgrind over scripts/leak-check.js (every primitive, thousands of
 #      calls) on a plain build: no memory error, no "definitely lost" block,
 #      no fd growth
-# It leaves a plain (unsanitized) build in build/.
+# It leaves plain (unsanitized) builds in build/ and test/native/build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${SD_ACTIVATE_LEAK_ROUNDS:-1500}
 
+# build [CXXFLAGS LDFLAGS]: the addon, then the test addon, with those flags.
+build() {
+  rm -rf build
+  CXXFLAGS=${1:-} LDFLAGS=${2:-} npx node-gyp rebuild >/tmp/sdact-build.log 2>&1 &&
+    CXXFLAGS=${1:-} LDFLAGS=${2:-} npm run build:test-addon >>/tmp/sdact-build.log 2>&1 ||
+    { cat /tmp/sdact-build.log; exit 1; }
+}
+
 echo "== ASan + UBSan build"
-rm -rf build
-CXXFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g" \
-LDFLAGS="-fsanitize=address,undefined" \
-  npx node-gyp rebuild >/tmp/sdact-asan-build.log 2>&1 || { cat /tmp/sdact-asan-build.log; exit 1; }
+build "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g" "-fsanitize=address,undefined"
 PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libubsan.so)"
 REPORTS=$(mktemp -d)
 trap 'rm -rf "$REPORTS"' EXIT
@@ -23,7 +29,7 @@ trap 'rm -rf "$REPORTS"' EXIT
 # below checks leaks); any ASan/UBSan error aborts.
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$REPORTS/asan"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$REPORTS/ubsan"
-suites=(test/native.test.js test/notify-native.test.js test/activation.test.js test/match.test.js)
+suites=(test/native.test.js test/notify-native.test.js test/parity.test.js test/activation.test.js test/match.test.js)
 echo "== suites under sanitizers: ${suites[*]}"
 LD_PRELOAD="$PRELOAD" node scripts/test.js "${suites[@]}"
 LD_PRELOAD="$PRELOAD" node scripts/leak-check.js 3000
@@ -37,8 +43,7 @@ fi
 echo "sanitizers: clean"
 
 echo "== valgrind leak check ($ROUNDS rounds of every primitive)"
-rm -rf build
-npx node-gyp rebuild >/tmp/sdact-build.log 2>&1 || { cat /tmp/sdact-build.log; exit 1; }
+build
 # --error-exitcode: any invalid read/write or definite leak fails the leg.
 valgrind --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=97 \
   --num-callers=40 --log-file=/tmp/sdact-valgrind.log node scripts/leak-check.js "$ROUNDS" ||

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: builds what is missing (TypeScript, the addon), then runs the
-// node:test suites once per backend this build offers (libsystemd when it
+// `npm test`: builds what is missing (TypeScript, the addon, the test addon
+// under test/native: scripts/test-addon.js), then runs the node:test suites once per backend this build offers (libsystemd when it
 // loads, and builtin via SD_ACTIVATE_BACKEND=builtin), then the real-manager
 // end-to-end suite where it can run (it says why when it skips).
 //
@@ -12,6 +12,7 @@
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { addonPath: testAddonPath, ensureTestAddon } = require('./test-addon');
 
 const root = path.join(__dirname, '..');
 process.chdir(root);
@@ -48,11 +49,15 @@ try {
   addon = require('node-gyp-build')(root);
 }
 
-const probe = (backend) => spawnSync(process.execPath,
-  ['-p', `require('node-gyp-build')(${JSON.stringify(root)}).backend`],
-  { env: { ...process.env, SD_ACTIVATE_BACKEND: backend }, encoding: 'utf8' }).stdout.trim();
+// 3. The test addon (test-only primitives; the product's built again with libsystemd where the host has it).
+if (ensureTestAddon() !== 0) process.exit(1);
 
-let backends = ['libsystemd', 'builtin'].filter((b) => probe(b) === b);
+// Which backends an addon offers: it chooses one when it loads, so each is probed in a fresh process.
+const offers = (load) => ['libsystemd', 'builtin'].filter((backend) => spawnSync(process.execPath,
+  ['-p', `${load}.backend`],
+  { env: { ...process.env, SD_ACTIVATE_BACKEND: backend }, encoding: 'utf8' }).stdout.trim() === backend);
+
+let backends = offers(`require('node-gyp-build')(${JSON.stringify(root)})`);
 if (process.env.SD_ACTIVATE_BACKENDS) {
   backends = process.env.SD_ACTIVATE_BACKENDS.split(',').map((s) => s.trim()).filter(Boolean);
 }
@@ -64,7 +69,9 @@ const files = process.argv.slice(2);
 const suites = files.length > 0 ? files : fs.readdirSync(path.join(root, 'test'))
   .filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join('test', f));
 
-console.log(`sd-activate tests: addon backend ${addon.backend} (${addon.linkage}); running on: ${backends.join(', ')}`);
+const testAddon = require(testAddonPath);
+console.log(`sd-activate tests: addon backend ${addon.backend} (${addon.linkage}); test addon ${testAddon.buildMode} build ` +
+  `offering ${offers(`require(${JSON.stringify(testAddonPath)})`).join(', ')}; running on: ${backends.join(', ')}`);
 let failed = 0;
 for (const backend of backends) {
   console.log(`\n# backend: ${backend}`);
@@ -75,7 +82,7 @@ for (const backend of backends) {
   if (status !== 0) failed++;
 }
 
-// 3. The real service manager, where this machine can run one.
+// 4. The real service manager, where this machine can run one.
 const e2e = path.join(root, 'test', 'e2e', 'run.sh');
 if (files.length === 0 && process.env.SD_ACTIVATE_E2E !== '0' && fs.existsSync(e2e)) {
   console.log('\n# real systemd manager (test/e2e/run.sh)');

@@ -1,10 +1,11 @@
 'use strict';
 // No fd, thread or memory growth in the native layer: a child (with
 // --expose-gc) calls every primitive thousands of times (describe, probes,
-// listenFds, watchdog, booted, notify with and without fds, notify to a
-// missing socket, notifyAsync, barrier, openSocket + close, NotifyReceiver
-// create + close) and reports the open-fd count, thread count and RSS after
-// a warm-up and after each round. Runs once per backend.
+// listenFds, watchdog, booted, notify with and without fds, to NOTIFY_SOCKET
+// and to an explicit address, notify to a missing socket, the test addon's
+// notifyAsync and barrier, openSocket + close, NotifyReceiver create +
+// close) and reports the open-fd count, thread count and RSS after a warm-up
+// and after each round. Runs once per backend.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');

@@ -1,9 +1,10 @@
 'use strict';
-// native.notify (the non-blocking persistent sender), native.notifyAsync (the
+// native.notify (the non-blocking persistent sender, and its explicit
+// address), native.NotifyReceiver, and from the test addon notifyAsync (the
 // backend's own blocking sd_pid_notify_with_fds: real libsystemd on the
-// libsystemd backend), native.barrier and native.NotifyReceiver, against a
-// real receiver (test/helpers/notify-receiver.py: AF_UNIX datagram socket
-// with SO_PASSCRED, not sd-activate's code). Runs once per backend.
+// libsystemd backend) and barrier, against a real receiver
+// (test/helpers/notify-receiver.py: AF_UNIX datagram socket with SO_PASSCRED,
+// not sd-activate's code). Runs once per backend.
 const { test, describe, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -12,6 +13,7 @@ const path = require('node:path');
 const util = require('node:util');
 const { monitorEventLoopDelay, performance } = require('node:perf_hooks');
 const native = require('./helpers/native');
+const testAddon = require('./helpers/test-addon');
 const { startReceiver, nativeReceiver } = require('./helpers/receiver');
 const { runChild } = require('./helpers/child');
 
@@ -39,17 +41,15 @@ async function withSocket(value, fn) {
 let token = 0;
 const unique = (prefix) => `${prefix}-${process.pid}-${++token}`;
 
-/** A native NotifyReceiver collecting messages, with next(pred). */
-
 describe('NOTIFY_SOCKET unset', () => {
   test('notify, notifyAsync and barrier return 0 (not sent)', async () => {
     await withSocket(undefined, async () => {
       assert.equal(native.notify(0, 'READY=1', []), 0);
-      assert.equal(await native.notifyAsync(0, 'READY=1', []), 0);
-      assert.equal(await native.barrier(1000000), 0);
+      assert.equal(await testAddon.notifyAsync(0, 'READY=1', []), 0);
+      assert.equal(await testAddon.barrier(1000000), 0);
       // Not even fds are looked at when there is nowhere to send them.
       assert.equal(native.notify(0, 'FDSTORE=1', [-1]), 0);
-      assert.equal(await native.notifyAsync(0, 'FDSTORE=1', [-1]), 0);
+      assert.equal(await testAddon.notifyAsync(0, 'FDSTORE=1', [-1]), 0);
     });
   });
 });
@@ -64,7 +64,7 @@ describe('delivery to a real receiver', () => {
           const texts = [`READY=1\nSTATUS=${unique('fast')}`, `STATUS=héllo ✓ ${unique('utf8')}\nMAINPID=${process.pid}`];
           for (const text of texts) assert.equal(native.notify(0, text, []), 1);
           const slow = `STATUS=${unique('async')}`;
-          assert.equal(await native.notifyAsync(0, slow, []), 1);
+          assert.equal(await testAddon.notifyAsync(0, slow, []), 1);
           for (const text of [...texts, slow]) {
             const m = await rx.next((x) => x.text === text);
             assert.equal(m.pid, process.pid);
@@ -93,7 +93,7 @@ describe('delivery to a real receiver', () => {
         const a = `FDSTORE=1\nFDNAME=${unique('web')}`;
         const b = `FDSTORE=1\nFDNAME=${unique('ctl')}`;
         assert.equal(native.notify(0, a, [tcp, unix]), 1);
-        assert.equal(await native.notifyAsync(0, b, [unix]), 1);
+        assert.equal(await testAddon.notifyAsync(0, b, [unix]), 1);
         const ma = await rx.next((m) => m.text === a);
         assert.equal(ma.pid, process.pid);
         assert.equal(ma.fds.length, 2);
@@ -105,11 +105,11 @@ describe('delivery to a real receiver', () => {
         assert.equal(native.describeSocket(tcp).port, port, 'the sender still has its fd');
         // A closed fd is EBADF, from both senders alike.
         assert.equal(native.notify(0, 'FDSTORE=1', [9999]), errno('EBADF'));
-        assert.equal(await native.notifyAsync(0, 'FDSTORE=1', [9999]), errno('EBADF'));
+        assert.equal(await testAddon.notifyAsync(0, 'FDSTORE=1', [9999]), errno('EBADF'));
         assert.equal(native.notify(0, 'FDSTORE=1', [-1]), errno('EBADF'));
         // More than SCM_MAX_FD (253) fds: the kernel's EINVAL, from both.
         assert.equal(native.notify(0, 'FDSTORE=1', new Array(254).fill(tcp)), errno('EINVAL'));
-        assert.equal(await native.notifyAsync(0, 'FDSTORE=1', new Array(254).fill(tcp)), errno('EINVAL'));
+        assert.equal(await testAddon.notifyAsync(0, 'FDSTORE=1', new Array(254).fill(tcp)), errno('EINVAL'));
       });
     } finally {
       native.close(tcp);
@@ -142,7 +142,7 @@ describe('delivery to a real receiver', () => {
           const a = unique('pid1-fast');
           const b = unique('pid1-async');
           assert.equal(native.notify(1, a, []), 1);
-          assert.equal(await native.notifyAsync(1, b, []), 1);
+          assert.equal(await testAddon.notifyAsync(1, b, []), 1);
           assert.equal((await rx.next((m) => m.text === a)).pid, 1);
           assert.equal((await rx.next((m) => m.text === b)).pid, 1);
         } else {
@@ -154,7 +154,7 @@ describe('delivery to a real receiver', () => {
           const a = unique(`nopid-fast-${pid}`);
           const b = unique(`nopid-async-${pid}`);
           assert.equal(native.notify(pid, a, []), 1);
-          assert.equal(await native.notifyAsync(pid, b, []), 1);
+          assert.equal(await testAddon.notifyAsync(pid, b, []), 1);
           assert.equal((await rx.next((m) => m.text === a)).pid, process.pid);
           assert.equal((await rx.next((m) => m.text === b)).pid, process.pid);
         }
@@ -174,12 +174,12 @@ describe('delivery to a real receiver', () => {
       await withSocket(rx.address, async () => {
         const big = `STATUS=${unique('big')}${'x'.repeat(300000)}`;
         assert.equal(native.notify(0, big, []), 1);
-        assert.equal(await native.notifyAsync(0, big, []), 1);
+        assert.equal(await testAddon.notifyAsync(0, big, []), 1);
         const m = await rx.next((x) => x.text.startsWith(big.slice(0, 40)));
         assert.equal(m.text, big.slice(0, 65536), 'the receiver reads 64 KiB of it');
         const huge = 'x'.repeat(20 * 1024 * 1024);
         const fast = native.notify(0, huge, []);
-        const slow = await native.notifyAsync(0, huge, []);
+        const slow = await testAddon.notifyAsync(0, huge, []);
         assert.equal(fast, slow);
         assert.ok([errno('ENOBUFS'), errno('EMSGSIZE')].includes(fast), name(fast));
       });
@@ -189,43 +189,135 @@ describe('delivery to a real receiver', () => {
   });
 });
 
+/**
+ * Addresses that cannot be sent to, with the libsystemd 252 error for each as
+ * NOTIFY_SOCKET; `stream` names a unix stream socket (fixture made below).
+ */
+function badAddresses(stream) {
+  return [
+    ['relative/notify', 'EINVAL'],
+    ['notify', 'EINVAL'],
+    ['', 'EINVAL'],
+    ['@', 'EINVAL'],
+    ['/', 'EINVAL'],
+    [' /run/notify', 'EINVAL'],
+    [`/${'a'.repeat(106)}`, 'ENOENT'], // 107 bytes + NUL fit
+    [`/${'a'.repeat(107)}`, 'ENAMETOOLONG'],
+    [`/${'a'.repeat(300)}`, 'ENAMETOOLONG'],
+    [`@${'a'.repeat(106)}`, 'ECONNREFUSED'],
+    [`@${'a'.repeat(107)}`, 'EINVAL'],
+    [path.join(tmp, 'missing.sock'), 'ENOENT'],
+    [path.join(tmp, 'no-dir', 'x.sock'), 'ENOENT'],
+    ['/dev/null', 'ECONNREFUSED'],
+    [tmp, 'ECONNREFUSED'],
+    ['/dev/null/x', 'ENOTDIR'],
+    [`@${unique('sdact-nobody')}`, 'ECONNREFUSED'],
+    [stream, 'EPROTOTYPE'], // a stream socket does not take datagrams
+  ];
+}
+
+const label = (value) => JSON.stringify(value.length > 40 ? `${value.slice(0, 20)}...(${value.length})` : value);
+
 describe('bad NOTIFY_SOCKET values: the libsystemd 252 error from both senders', () => {
   test('relative, too long, "@" or "/" alone, missing, not a socket, wrong socket type', async () => {
     const stream = path.join(tmp, 'stream.sock');
     const streamFd = native.openSocket('unix', stream, 0, 8, -1);
     try {
-      const cases = [
-        ['relative/notify', 'EINVAL'],
-        ['notify', 'EINVAL'],
-        ['', 'EINVAL'],
-        ['@', 'EINVAL'],
-        ['/', 'EINVAL'],
-        [' /run/notify', 'EINVAL'],
-        [`/${'a'.repeat(106)}`, 'ENOENT'], // 107 bytes + NUL fit
-        [`/${'a'.repeat(107)}`, 'ENAMETOOLONG'],
-        [`/${'a'.repeat(300)}`, 'ENAMETOOLONG'],
-        [`@${'a'.repeat(106)}`, 'ECONNREFUSED'],
-        [`@${'a'.repeat(107)}`, 'EINVAL'],
-        [path.join(tmp, 'missing.sock'), 'ENOENT'],
-        [path.join(tmp, 'no-dir', 'x.sock'), 'ENOENT'],
-        ['/dev/null', 'ECONNREFUSED'],
-        [tmp, 'ECONNREFUSED'],
-        ['/dev/null/x', 'ENOTDIR'],
-        [`@${unique('sdact-nobody')}`, 'ECONNREFUSED'],
-        [stream, 'EPROTOTYPE'], // a stream socket does not take datagrams
-      ];
-      for (const [value, code] of cases) {
+      for (const [value, code] of badAddresses(stream)) {
         await withSocket(value, async () => {
           const fast = native.notify(0, 'READY=1', []);
-          const slow = await native.notifyAsync(0, 'READY=1', []);
-          const label = `NOTIFY_SOCKET=${JSON.stringify(value.length > 40 ? `${value.slice(0, 20)}...(${value.length})` : value)}`;
-          assert.equal(name(slow), code, `${label}: the backend's own notify`);
-          assert.equal(name(fast), code, `${label}: notify`);
-          assert.equal(name(await native.barrier(100000)), code, `${label}: barrier`);
+          const slow = await testAddon.notifyAsync(0, 'READY=1', []);
+          assert.equal(name(slow), code, `NOTIFY_SOCKET=${label(value)}: the backend's own notify`);
+          assert.equal(name(fast), code, `NOTIFY_SOCKET=${label(value)}: notify`);
+          assert.equal(name(await testAddon.barrier(100000)), code, `NOTIFY_SOCKET=${label(value)}: barrier`);
         });
       }
     } finally {
       native.close(streamFd);
+    }
+  });
+});
+
+describe('notify to an explicit address', () => {
+  for (const kind of ['path', 'abstract']) {
+    test(`${kind}: the datagram goes there, whether NOTIFY_SOCKET is unset or names another receiver`, async () => {
+      const rx = await startReceiver({ kind });
+      const other = await startReceiver();
+      const tcp = native.openSocket('tcp', '127.0.0.1', 0, 8, -1);
+      try {
+        const a = `STATUS=${unique('explicit-unset')}`;
+        await withSocket(undefined, () => {
+          assert.equal(native.notify(0, a, [], rx.address), 1, 'sent, not "nowhere to send"');
+          assert.equal(process.env.NOTIFY_SOCKET, undefined, 'the environment is not touched');
+        });
+        const b = `STATUS=${unique('explicit-elsewhere')}`;
+        const c = `FDSTORE=1\nFDNAME=${unique('explicit-fd')}`;
+        const d = `STATUS=${unique('env')}`;
+        await withSocket(other.address, async () => {
+          assert.equal(native.notify(0, d, []), 1); // the persistent socket to NOTIFY_SOCKET, connected first
+          assert.equal(native.notify(0, b, [], rx.address), 1);
+          assert.equal(native.notify(2147483647, c, [tcp], rx.address), 1);
+          assert.equal(process.env.NOTIFY_SOCKET, other.address);
+          // undefined and null mean NOTIFY_SOCKET, over the same persistent socket as before.
+          for (const none of [undefined, null]) assert.equal(native.notify(0, `${d}-${none}`, [], none), 1);
+        });
+        for (const text of [a, b]) assert.equal((await rx.next((m) => m.text === text)).pid, process.pid);
+        const mc = await rx.next((m) => m.text === c);
+        assert.equal(mc.pid, process.pid, 'a pid that does not exist falls back to ours, as on NOTIFY_SOCKET');
+        assert.deepEqual([mc.fds.length, mc.fds[0].mode, mc.fds[0].listening], [1, 'socket', true]);
+        for (const text of [d, `${d}-undefined`, `${d}-null`]) await other.next((m) => m.text === text);
+        assert.ok(!other.messages.some((m) => [a, b, c].includes(m.text)), 'nothing explicit reached NOTIFY_SOCKET');
+        assert.ok(!rx.messages.some((m) => m.text.startsWith(d)), 'nothing for NOTIFY_SOCKET reached the explicit address');
+      } finally {
+        native.close(tcp);
+        await rx.close();
+        await other.close();
+      }
+    });
+  }
+
+  test('bad addresses: the error the same text gives as NOTIFY_SOCKET, with NOTIFY_SOCKET unset or valid', async () => {
+    const rx = await startReceiver();
+    const stream = path.join(tmp, 'stream-explicit.sock');
+    const streamFd = native.openSocket('unix', stream, 0, 8, -1);
+    try {
+      const cases = [...badAddresses(stream), ['/run/a\0b', 'EINVAL'], ['@a\0b', 'EINVAL']];
+      for (const env of [undefined, rx.address]) {
+        await withSocket(env, () => {
+          for (const [value, code] of cases) {
+            assert.equal(name(native.notify(0, 'READY=1', [], value)), code, `address ${label(value)}, NOTIFY_SOCKET=${env}`);
+          }
+        });
+      }
+      assert.ok(!rx.messages.some((m) => m.text === 'READY=1'), 'a failed explicit send never falls back to NOTIFY_SOCKET');
+      // An fd that is not open: EBADF, as on NOTIFY_SOCKET.
+      assert.equal(name(native.notify(0, 'FDSTORE=1', [9999], rx.address)), 'EBADF');
+    } finally {
+      native.close(streamFd);
+      await rx.close();
+    }
+  });
+
+  test('a receiver that stops reading: EAGAIN at once, never a blocked event loop', async () => {
+    const rx = await startReceiver({ kind: 'abstract' });
+    try {
+      await rx.stall();
+      let queued = 0;
+      let r;
+      const t0 = performance.now();
+      while ((r = native.notify(0, `STATUS=fill ${queued}`, [], rx.address)) === 1) {
+        queued++;
+        assert.ok(queued < 100000, 'the queue never filled');
+      }
+      assert.equal(name(r), 'EAGAIN');
+      for (let i = 0; i < 1000; i++) assert.equal(name(native.notify(0, 'STATUS=more', [], rx.address)), 'EAGAIN');
+      assert.ok(performance.now() - t0 < 5000, 'no call waited for the receiver');
+      await rx.resume();
+      const after = `STATUS=${unique('explicit-resumed')}`;
+      assert.equal(native.notify(0, after, [], rx.address), 1);
+      await rx.next((m) => m.text === after);
+    } finally {
+      await rx.close();
     }
   });
 });
@@ -271,13 +363,13 @@ describe('a receiver that stops reading', () => {
           `${Math.round(total / (busy / 1000))} calls/s, max event-loop delay ${maxLagMs.toFixed(1)} ms, ${ticks} timer ticks`);
 
         // barrier: BARRIER=1 cannot be queued either: EAGAIN at once.
-        assert.equal(name(await native.barrier(5000000)), 'EAGAIN');
+        assert.equal(name(await testAddon.barrier(5000000)), 'EAGAIN');
 
         // The backend's own (blocking) notify waits on its worker thread
         // until the receiver reads again; the main thread is free meanwhile.
         const text = `STATUS=${unique('blocked')}`;
         let settled = false;
-        const pending = native.notifyAsync(0, text, []).then((v) => { settled = true; return v; });
+        const pending = testAddon.notifyAsync(0, text, []).then((v) => { settled = true; return v; });
         await new Promise((resolve) => setTimeout(resolve, 200));
         assert.equal(settled, false, 'a blocking send cannot complete while the queue is full');
         await rx.resume();
@@ -306,7 +398,7 @@ describe('the persistent sender follows the receiver', () => {
       // Nobody there: the same error as libsystemd's fresh socket gets.
       const gone = native.notify(0, 'X=1', []);
       assert.equal(name(gone), 'ENOENT');
-      assert.equal(await native.notifyAsync(0, 'X=1', []), gone);
+      assert.equal(await testAddon.notifyAsync(0, 'X=1', []), gone);
       const second = nativeReceiver(address);
       try {
         const b = unique('second');
@@ -316,7 +408,7 @@ describe('the persistent sender follows the receiver', () => {
         second.close();
         const refused = native.notify(0, 'X=1', []);
         assert.equal(name(refused), 'ECONNREFUSED');
-        assert.equal(await native.notifyAsync(0, 'X=1', []), refused);
+        assert.equal(await testAddon.notifyAsync(0, 'X=1', []), refused);
         fs.unlinkSync(address);
         const third = nativeReceiver(address);
         try {
@@ -377,20 +469,20 @@ describe('the persistent sender follows the receiver', () => {
 
 describe('barrier', () => {
   test('1 when the receiver confirms, -ETIMEDOUT when it holds the fd, 0 when NOTIFY_SOCKET is unset', async () => {
-    assert.equal(await withSocket(undefined, () => native.barrier(1000000)), 0);
+    assert.equal(await withSocket(undefined, () => testAddon.barrier(1000000)), 0);
     const rx = await startReceiver();
     try {
       await withSocket(rx.address, async () => {
-        assert.equal(await native.barrier(10000000), 1);
-        assert.equal(await native.barrier(-1), 1, 'no timeout');
+        assert.equal(await testAddon.barrier(10000000), 1);
+        assert.equal(await testAddon.barrier(-1), 1, 'no timeout');
         const m = await rx.next((x) => x.text === 'BARRIER=1');
         assert.deepEqual(m.fds.map((f) => f.mode), ['fifo'], 'one pipe end with it');
         assert.equal(m.pid, process.pid);
         await rx.holdBarrier();
         const t0 = performance.now();
-        assert.equal(name(await native.barrier(200000)), 'ETIMEDOUT');
+        assert.equal(name(await testAddon.barrier(200000)), 'ETIMEDOUT');
         assert.ok(performance.now() - t0 >= 150, 'waited about the timeout');
-        assert.equal(name(await native.barrier(0)), 'ETIMEDOUT');
+        assert.equal(name(await testAddon.barrier(0)), 'ETIMEDOUT');
       });
     } finally {
       await rx.close();

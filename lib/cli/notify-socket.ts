@@ -62,16 +62,8 @@ export class NotifySocket {
   drain(): Promise<void> {
     if (!this.receiver) return Promise.resolve();
     const token = `X_SD_ACTIVATE_DRAIN=${++this.drainSeq}`;
-    // The native send reads NOTIFY_SOCKET, so point it here for this one call.
-    const saved = process.env.NOTIFY_SOCKET;
-    let sent: number;
-    process.env.NOTIFY_SOCKET = this.path;
-    try {
-      sent = native.notify(0, token, []);
-    } finally {
-      if (saved === undefined) delete process.env.NOTIFY_SOCKET;
-      else process.env.NOTIFY_SOCKET = saved;
-    }
+    // Sent to this socket by address: NOTIFY_SOCKET (the command's own manager's) is left alone.
+    const sent = native.notify(0, token, [], this.path);
     if (sent <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.drains.delete(token); resolve(); }, DRAIN_TIMEOUT_MS);
