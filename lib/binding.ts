@@ -57,10 +57,11 @@ export interface NativeBinding {
   readonly libsystemdPath: string;
   /**
    * `sd_listen_fds_with_names(0, &names)`: returns the count (>= 0) or
-   * `-errno`; on success `names` holds one name per fd. Never touches the
-   * environment.
+   * `-errno`; on success `names` holds one name per fd. With `withNames`
+   * false, `sd_listen_fds(0)`: LISTEN_FDNAMES is not read and `names` is
+   * empty. Never touches the environment.
    */
-  listenFds(): { result: number; names: string[] };
+  listenFds(withNames?: boolean): { result: number; names: string[] };
   /**
    * `sd_is_socket_inet(fd, family, type, listening, port)`; 0 = don't care,
    * listening -1 = don't care. port 0..65535: the caller checks the range

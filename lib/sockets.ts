@@ -6,6 +6,7 @@
 import type * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { native, type RawSocketInfo } from './binding';
+import { errno } from './errno';
 import { check, invalid, systemError, type SystemError } from './errors';
 import { fdArg, intInRange, object, own } from './validate';
 
@@ -39,6 +40,12 @@ export interface Consumed {
   fds: InheritedFd[];
   /** Set when `sd_listen_fds_with_names` failed (malformed LISTEN_*). */
   error?: SystemError;
+  /**
+   * When only the names failed (LISTEN_FDNAMES did not fit LISTEN_FDS, which
+   * `sd_listen_fds` itself accepted and marked close-on-exec): the fds, every
+   * name `unknown`, for the policy layer to match by address.
+   */
+  unnamed?: InheritedFd[];
   /** The variables as they were before consumption. */
   env: Partial<Record<(typeof LISTEN_ENV)[number], string>>;
 }
@@ -56,6 +63,10 @@ export function consume(options: ListenFdsOptions = {}): Consumed {
   if (result < 0) {
     consumed.error = systemError(result, 'sd_listen_fds_with_names',
       `LISTEN_FDS=${JSON.stringify(env.LISTEN_FDS)} LISTEN_FDNAMES=${JSON.stringify(env.LISTEN_FDNAMES)}`);
+    if (result === errno.EINVAL && env.LISTEN_FDNAMES !== undefined) {
+      const n = native.listenFds(false).result;
+      if (n > 0) consumed.unnamed = Array.from({ length: n }, (_, i) => ({ fd: LISTEN_FDS_START + i, name: 'unknown' }));
+    }
   } else {
     for (let i = 0; i < result; i++) {
       consumed.fds.push({ fd: LISTEN_FDS_START + i, name: names[i] ?? 'unknown' });

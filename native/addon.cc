@@ -34,10 +34,14 @@ void choose_backend() {
   backend = (lib && !(want && strcmp(want, "builtin") == 0)) ? lib : builtin_backend();
 }
 
+// listenFds(withNames = true): without names, sd_listen_fds_with_names(0, NULL),
+// which is sd_listen_fds(0): LISTEN_FDNAMES is not read.
 Napi::Value ListenFds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  bool with_names = arg_optional_bool(info, 0, true);
+  SDACT_RETURN_IF_EXCEPTION(env);
   char** names = nullptr;
-  int r = backend->listen_fds_with_names(0, &names);
+  int r = backend->listen_fds_with_names(0, with_names ? &names : nullptr);
   Napi::Array list = Napi::Array::New(env);
   if (r > 0 && names) {
     for (uint32_t i = 0; names[i]; i++) list.Set(i, Napi::String::New(env, names[i]));

@@ -55,6 +55,18 @@ inline bool arg_optional_string(const Napi::CallbackInfo& info, size_t i, std::s
   return true;
 }
 
+// An optional boolean: `dflt` when absent (not passed or undefined), a
+// TypeError for anything but a boolean.
+inline bool arg_optional_bool(const Napi::CallbackInfo& info, size_t i, bool dflt) {
+  if (info.Env().IsExceptionPending()) return dflt;
+  if (i >= info.Length() || info[i].IsUndefined()) return dflt;
+  if (!info[i].IsBoolean()) {
+    throw_type_error(info, i, "a boolean");
+    return dflt;
+  }
+  return info[i].As<Napi::Boolean>().Value();
+}
+
 inline std::vector<int> arg_fds(const Napi::CallbackInfo& info, size_t i) {
   std::vector<int> fds;
   if (info.Env().IsExceptionPending()) return fds;

@@ -143,6 +143,8 @@ int split_names(const char* e, std::vector<std::string>* out) {
 }
 
 int b_listen_fds_with_names(int /*unset_environment*/, char*** names) {
+  // As libsystemd: without a names pointer this is sd_listen_fds().
+  if (!names) return listen_fds();
   // The names are split before anything else, so a malformed LISTEN_FDNAMES
   // is an error even when LISTEN_PID names another process (as in libsystemd).
   const char* e = getenv("LISTEN_FDNAMES");
@@ -158,10 +160,8 @@ int b_listen_fds_with_names(int /*unset_environment*/, char*** names) {
   } else {
     l.assign((size_t)n, "unknown");
   }
-  if (names) {
-    *names = strv_new(l);
-    if (!*names) return -ENOMEM;
-  }
+  *names = strv_new(l);
+  if (!*names) return -ENOMEM;
   return n;
 }
 

@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { openSocket } = require('./helpers/child');
+const { openSocket, runChild } = require('./helpers/child');
 const native = require('./helpers/native');
 const { startApp, probe, tryProbe, udpAsk, freePort } = require('./helpers/activation-app');
 
@@ -586,7 +586,6 @@ for (const [label, env] of [
   ['LISTEN_FDS=0', { listenFds: '0' }],
   ['LISTEN_FDS huge', { listenFds: '99999999999' }],
   ['LISTEN_FDS=-1', { listenFds: '-1' }],
-  ['LISTEN_FDNAMES count mismatch', { listenFds: '1', names: 'a:b', withFd: true }],
   ['LISTEN_PID=abc', { listenFds: '1', listenPid: 'abc', withFd: true }],
 ]) {
   test(`malformed environment (${label}): warning, then normal binding, no crash`, async () => {
@@ -608,6 +607,29 @@ for (const [label, env] of [
     }
   });
 }
+
+test('LISTEN_FDNAMES of the wrong length: the fds are adopted by address, all named unknown, with a warning; listenFds() keeps EINVAL', async () => {
+  const s = openSocket('tcp', '127.0.0.1', 0);
+  const app = await startApp({ config: { web: { port: s.port, bind: '127.0.0.1' }, named: { fdname: 'a' } } },
+    { fds: [s.fd], names: 'a:b' });
+  try {
+    const r = app.ready;
+    assert.equal(r.report.environment, 'inherited');
+    assert.deepEqual(r.targets.web, [fdT(3)]);
+    assert.equal(r.report.adopted[0].fdname, 'unknown');
+    assert.deepEqual(r.warnings.map((w) => w.code), ['SD_ACTIVATE_FDNAMES_IGNORED', 'SD_ACTIVATE_MISSING_FDNAME']);
+    assert.match(r.warnings[0].message, /LISTEN_FDNAMES="a:b" does not name the 1 fd\(s\) of LISTEN_FDS=1/);
+    assert.match(r.warnings[1].message, /"named" asks for fdname "a".*names: "unknown"/);
+    assert.deepEqual(r.envAfter, {});
+    assert.equal(await probe({ host: '127.0.0.1', port: s.port }), 'web');
+  } finally {
+    assert.equal((await app.stop()).code, 0);
+  }
+  const t = openSocket('tcp', '127.0.0.1', 0);
+  const low = await runChild({ script: 'listen-fds.js', fds: [t.fd], names: 'a:b' });
+  assert.equal(low.json.error.code, 'EINVAL', 'the low-level listenFds() keeps libsystemd\'s answer');
+  assert.equal(low.json.error.syscall, 'sd_listen_fds_with_names');
+});
 
 test('LISTEN_FDS larger than what was passed: Node\'s own fds (epoll, pipes) are reported but never closed', async () => {
   const s = openSocket('tcp', '127.0.0.1', 0);

@@ -59,12 +59,20 @@ export function inspect(options: { unsetEnvironment?: boolean } = {}): Inspectio
   const env = { ...c.env };
   const warnings: Warning[] = [];
   let environment: ActivationEnvironment = 'none';
+  let fds = c.fds;
   const envText = `LISTEN_PID=${JSON.stringify(env.LISTEN_PID ?? null)} LISTEN_FDS=${JSON.stringify(env.LISTEN_FDS ?? null)}` +
     (env.LISTEN_FDNAMES !== undefined ? ` LISTEN_FDNAMES=${JSON.stringify(env.LISTEN_FDNAMES)}` : '');
   if (native.backend === 'unavailable' && env.LISTEN_FDS !== undefined) {
     environment = 'unavailable';
     warnings.push(warning('SD_ACTIVATE_UNAVAILABLE', `the service manager passed sockets (${envText}) but the native addon could not load ` +
       '(see backendInfo().loadError); they are not used and every listener binds itself.'));
+  } else if (c.error && c.unnamed) {
+    // Only the names are wrong: the sockets are this process's, so match them by address.
+    environment = 'inherited';
+    fds = c.unnamed;
+    warnings.push(warning('SD_ACTIVATE_FDNAMES_IGNORED', `LISTEN_FDNAMES=${JSON.stringify(env.LISTEN_FDNAMES)} does not name the ` +
+      `${fds.length} fd(s) of LISTEN_FDS=${env.LISTEN_FDS}; they are matched by address with every name "unknown" (a listener ` +
+      'that takes sockets only by fdname gets none). Check FileDescriptorName= in the .socket unit, or what passes the sockets.'));
   } else if (c.error) {
     environment = 'malformed';
     warnings.push(warning('SD_ACTIVATE_MALFORMED_ENV', `ignoring a malformed socket-activation environment (${envText}: ${c.error.code}); ` +
@@ -81,7 +89,7 @@ export function inspect(options: { unsetEnvironment?: boolean } = {}): Inspectio
       '(npm start, a shell script, nodemon). Fix: run node directly (ExecStart=/usr/bin/node /path/to/app.js), ' +
       'or make the wrapper replace itself with node (exec node app.js).'));
   }
-  const candidates: Candidate[] = c.fds.map(({ fd, name }) => {
+  const candidates: Candidate[] = fds.map(({ fd, name }) => {
     try {
       const { fd: _fd, ...desc } = describeSocket(fd);
       void _fd;
