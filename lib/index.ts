@@ -73,7 +73,6 @@ export {
 export {
   activate,
   Activation,
-  removeStaleSocket,
   type ActivateOptions,
   type ActivationWarning,
   type ActivationWarningCode,
@@ -90,6 +89,7 @@ export {
   type DatagramTarget,
   type RejectReason,
 } from './activation/activate';
+export { removeStaleSocket } from './socket-file';
 // notify exports (lib/notify.ts, lib/watchdog.ts, lib/lifecycle.ts)
 export {
   notify,

@@ -10,7 +10,8 @@
 //      and STOPPING=1 to a real notify receiver;
 //   3. under the real systemd-socket-activate (when installed), which binds the
 //      socket and execs node on the first connection;
-//   4. under the sd-activate command, as the README says, restarted with SIGHUP.
+//   4. under the sd-activate command, as the README says, restarted with SIGHUP;
+//   5. under a unit that contradicts it (0.0.0.0 for its 127.0.0.1): exit status 78.
 // The example reads PORT and ADMIN_SOCKET from the environment (its defaults are
 // 8080 and /tmp/app-admin.sock); this test sets both and rewrites no code.
 const test = require('node:test');
@@ -223,4 +224,17 @@ test('README ten lines under the sd-activate command, restarted by SIGHUP', { ti
 
   proc.kill('SIGTERM');
   assert.deepEqual(await exited(proc), { code: 0, signal: null }, `stderr:\n${out.stderr}`);
+});
+
+test('README ten lines under a unit that contradicts it: exit status 78, saying why', { timeout: 60000 }, async (t) => {
+  const { app, sock } = project(t);
+  // The manager's socket: the same port as the app's, a wider address. The test keeps its copy, as the manager does.
+  const held = openSocket('tcp', '0.0.0.0', 0);
+  t.after(() => require('./helpers/native').close(held.fd));
+  const child = startChild({ script: app, fds: [held.fd], keep: true, env: { PORT: String(held.port), ADMIN_SOCKET: sock } });
+  t.after(() => child.proc.kill('SIGKILL'));
+  const r = await child.done;
+  assert.equal(r.code, 78, `stderr:\n${r.stderr}`);
+  assert.match(r.stderr, new RegExp(`listener "http" cannot bind 127\\.0\\.0\\.1:${held.port} \\(the manager holds tcp 0\\.0\\.0\\.0:${held.port}`));
+  assert.doesNotMatch(r.stdout, /^http: /m, 'it never served');
 });

@@ -8,9 +8,10 @@ const { activate, lifecycle } = require('sd-activate');
 
 const activation = activate({ http: { port: Number(process.env.PORT || 8085), bind: '127.0.0.1' } });
 const report = activation.report();
-const servers = activation.targets('http').map((target) => http.createServer((req, res) => {
+const servers = activation.listen('http', () => http.createServer((req, res) => {
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ app: 'container-example', pid: process.pid, inherited: activation.inherited('http'),
     environment: report.environment, listenPid: report.env.LISTEN_PID }));
-}).listen(target, target.backlog)); // the backlog: Node re-listens an inherited fd
-lifecycle({ servers, status: `container-example: pid ${process.pid}, ${activation.environment}` });
+}));
+// A listen promise: exit status 78 (EX_CONFIG) if the .socket unit contradicts the app.
+lifecycle({ servers: [servers], status: `container-example: pid ${process.pid}, ${activation.environment}` });

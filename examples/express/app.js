@@ -1,6 +1,7 @@
 'use strict';
 // Express under systemd socket activation (see express-example.socket/.service).
 // Run it by hand too: `node app.js` binds 127.0.0.1:8081 itself.
+const http = require('node:http');
 const express = require('express');
 const { activate, lifecycle } = require('sd-activate');
 
@@ -15,10 +16,8 @@ app.get('/', (req, res) => {
   res.json({ app: 'express', pid: process.pid, inherited: activation.inherited('http') });
 });
 
-// app.listen(...) is server.listen(...): `{ fd }` when systemd passed the
-// socket, `{ host, port }` when the app runs on its own; the backlog because
-// Node re-listens an inherited fd (it would use 511, not the unit's Backlog=).
-const servers = activation.targets('http').map((target) => app.listen(target, target.backlog));
-
-// READY=1 once listening; on SIGTERM: STOPPING=1, finish in-flight requests, exit.
-lifecycle({ servers, status: 'express: serving' });
+// An express app is a request handler: one server per target, `{ fd }` when
+// systemd passed the socket, `{ host, port }` when the app runs on its own.
+// READY=1 once listening; on SIGTERM: STOPPING=1, finish in-flight requests,
+// exit; exit status 78 (EX_CONFIG) if the .socket unit contradicts the app.
+lifecycle({ servers: [activation.listen('http', () => http.createServer(app))], status: 'express: serving' });

@@ -26,5 +26,5 @@ app.get('/', async () => ({ app: 'fastify', pid: process.pid, inherited: activat
   lifecycle({ servers: [app.server], status: 'fastify: serving', onStop: () => app.close() });
 })().catch((err) => {
   console.error(err);
-  process.exit(1);
+  process.exit(err.exitCode ?? 1); // 78 (EX_CONFIG) when the .socket unit contradicts the app
 });

@@ -37,5 +37,5 @@ const app = (name) => (req, res) => {
   lifecycle({ servers: all, status: `fd-store-example: serving (${activation.inherited('http') ? 'adopted' : 'bound'})` });
 })().catch((err) => {
   console.error(err);
-  process.exit(1);
+  process.exit(err.exitCode ?? 1); // 78 (EX_CONFIG) when the .socket unit contradicts the app
 });

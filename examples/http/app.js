@@ -52,5 +52,5 @@ async function main() {
 
 main().catch((err) => {
   console.error(`app: ${err.message}`);
-  process.exit(1);
+  process.exit(err.exitCode ?? 1); // 78 (EX_CONFIG) when the .socket unit contradicts the app
 });

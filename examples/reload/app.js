@@ -21,13 +21,13 @@ function load() {
 load();
 
 const activation = activate({ http: { port: Number(process.env.PORT || 8083), bind: '127.0.0.1' } });
-const servers = activation.targets('http').map((target) => http.createServer((req, res) => {
+const servers = activation.listen('http', () => http.createServer((req, res) => {
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ app: 'reload-example', pid: process.pid, generation, greeting: config.greeting }));
-}).listen(target, target.backlog)); // the backlog: Node re-listens an inherited fd
+}));
 
 lifecycle({
-  servers,
+  servers: [servers], // a listen promise: exit status 78 if the .socket unit contradicts the app
   status: `generation ${generation}`,
   // A throwing hook keeps the old configuration: READY=1 with STATUS=Reload failed: ...
   onReload: () => load(),

@@ -22,5 +22,5 @@ activation.listen('echo', (target) => {
   lifecycle({ servers: sockets, status: 'udp-echo: serving' });
 }, (err) => {
   console.error(err);
-  process.exit(1);
+  process.exit(err.exitCode ?? 1); // 78 (EX_CONFIG) when the .socket unit contradicts the app
 });

@@ -6,19 +6,19 @@
  * {@link Activation} that tells each listener where to listen.
  */
 import * as dgram from 'node:dgram';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { native, type BackendName } from '../binding';
 import { EX_CONFIG, SdActivateError } from '../errors';
 import type { Logger } from '../journal';
+import { removeStaleSocket } from '../socket-file';
+import { formatSocket } from '../sockets';
+import { object, optionalFunction, own } from '../validate';
+import { warning, type Warning, type WarningCode } from '../warnings';
 import { hostFacts, inspect, type ActivationEnvironment, type ListenEnv } from './inspect';
 import { configKey, normalizeConfig, normalizeListener, type Listener, type ListenerConfig } from './listeners';
 import { matchSockets, type Adoption } from './match';
 import { heldAddresses, makePlan, planAdoptions, planTargets, targetText, type ActivationPlan, type HeldAddress, type ListenTarget, type PlanOptions } from './plan';
 import { adoptedSocket, announce, chooseLogger, Log, settle, type AdoptedSocket, type RejectedSocket } from './settle';
-import { formatSocket, probeUnixSocket } from '../sockets';
-import { object, optionalFunction, own } from '../validate';
-import { warning, type Warning, type WarningCode } from '../warnings';
 
 export type { ActivationEnvironment } from './inspect';
 export type { ListenerConfig } from './listeners';
@@ -392,40 +392,6 @@ function closeQuietly(s: Listenable): Promise<void> {
       resolve();
     }
   });
-}
-
-/**
- * Remove a unix socket file that nothing accepts on any more (a crashed run's
- * leftover): it is removed only when it is a socket and connecting to it is
- * refused (`ECONNREFUSED`). A live socket, a non-socket file, a missing path
- * or an abstract name (`@x`) are left alone.
- *
- * Two instances racing to start on the same path can both see it stale; only
- * one of them then keeps its socket reachable. Run one instance per path.
- *
- * @returns whether a stale file was removed.
- * @see unix(7)
- * @example
- * ```ts
- * await removeStaleSocket('/run/app/admin.sock');
- * server.listen({ path: '/run/app/admin.sock' });
- * ```
- */
-export async function removeStaleSocket(path: string): Promise<boolean> {
-  if (typeof path !== 'string' || path === '' || path.startsWith('@') || path.startsWith('\0')) return false;
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(path);
-  } catch {
-    return false;
-  }
-  if (!st.isSocket() || (await probeUnixSocket(path)) !== 'stale') return false;
-  try {
-    fs.unlinkSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 let current: { key: string; activation: Activation } | undefined;

@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { native, type RawSocketInfo } from '../binding';
 import { errnoName } from '../errors';
-import { formatSocket, probeUnixSocket } from '../sockets';
+import { removeOwnSocketFile, removeStaleSocketFile } from '../socket-file';
+import { formatSocket } from '../sockets';
 import { CliError, type BoundSocket, type ListenSpec } from './types';
 
 /** The addon's results (`-errno`) meaning "no IPv6 here", after which a bare port binds IPv4. */
@@ -31,27 +32,15 @@ function bindError(spec: ListenSpec, r: number): CliError {
 /** Make room for a unix socket file: replace a stale socket, refuse anything else. */
 async function prepareUnixPath(spec: ListenSpec): Promise<void> {
   const p = spec.address;
-  if (p.startsWith('@')) return;
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(p);
-  } catch {
-    return;
-  }
-  if (!st.isSocket()) {
+  const r = await removeStaleSocketFile(p);
+  if (r.state === 'not-a-socket') {
     throw new CliError(1, `cannot listen on ${spec.kind} ${p}: the path exists and is not a socket (not removed)`);
   }
-  const state = await probeUnixSocket(p);
-  if (state === 'live') {
+  if (r.state === 'live') {
     throw new CliError(1, `cannot listen on ${spec.kind} ${p}: address already in use (EADDRINUSE): another process is listening there`);
   }
-  if (state === 'stale') {
-    try {
-      fs.unlinkSync(p);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code !== 'ENOENT') throw new CliError(1, `cannot remove the stale socket file ${p}: ${e.message}`);
-    }
+  if (r.state === 'refused' && fs.existsSync(p)) {
+    throw new CliError(1, `cannot listen on ${spec.kind} ${p}: a file is there and it is not removed: ${r.reason}`);
   }
 }
 
@@ -110,13 +99,6 @@ export async function bindSockets(specs: ListenSpec[], names: string[], backlog:
 export function releaseSockets(sockets: BoundSocket[]): void {
   for (const s of sockets.splice(0)) {
     if (s.fd >= 0) native.close(s.fd);
-    if (s.file) {
-      try {
-        const st = fs.lstatSync(s.file.path);
-        if (st.dev === s.file.dev && st.ino === s.file.ino) fs.unlinkSync(s.file.path);
-      } catch {
-        // Already gone.
-      }
-    }
+    if (s.file) removeOwnSocketFile(s.file.path, s.file);
   }
 }

@@ -182,6 +182,53 @@ runner.group('activation', async (t) => {
   });
 });
 
+// ------------------------------------------------------------------ configuration error
+runner.group('a unit that contradicts the app (ListenStream=0.0.0.0:9011, app bind 127.0.0.1)', async (t) => {
+  const units = await t.install([unit('probe-conflict.socket'), unit('probe-conflict.service')]);
+  t.onCleanup(() => h.stopAll(units));
+  const c0 = await h.cursor();
+  await h.systemctl('start', 'probe-conflict.socket');
+  // A client connecting once a second, as a user would keep trying.
+  const outcomes = [];
+  let stop = false;
+  const client = (async () => {
+    while (!stop) {
+      outcomes.push(await h.get(9011, '/', { timeout: 900 }).then((r) => `answered ${r.status}`, (e) => e.code || e.message));
+      await h.sleep(1000);
+    }
+  })();
+  await h.sleep(8000);
+  stop = true;
+  await client;
+  const svc = await h.show('probe-conflict.service', ['ActiveState', 'Result', 'ExecMainStatus', 'NRestarts']);
+  const sock = await h.show('probe-conflict.socket', ['ActiveState', 'SubState', 'Result']);
+  const entries = await h.journal('probe-conflict.service', { after: c0 });
+  const invocations = new Set(entries.map((e) => e.USER_INVOCATION_ID || e._SYSTEMD_INVOCATION_ID || e.INVOCATION_ID).filter(Boolean));
+  const starts = (await h.journal('probe-conflict.service', { after: c0, grep: /^Start(ing|ed) / })).filter((e) => /^Starting /.test(e.MESSAGE)).length;
+
+  await t.check('the app exits with status 78 (EX_CONFIG), and Restart= does not restart it', async () => {
+    eq(svc.ExecMainStatus, '78', 'ExecMainStatus');
+    eq(svc.NRestarts, '0', 'NRestarts (Restart=-driven restarts)');
+    assert(invocations.size === starts, `${invocations.size} invocation ids for ${starts} starts`);
+    assert(!outcomes.some((o) => o.startsWith('answered')), `a request was served: ${outcomes}`);
+    return `service ${svc.ActiveState} (${svc.Result}), ${starts} start(s), ${invocations.size} invocation id(s); client: ${[...new Set(outcomes)].join(', ')}`;
+  });
+  await t.check('the journal says what is wrong and what to change', async () => {
+    const held = entries.find((e) => /SD_ACTIVATE_ADDRESS_HELD|ERR_SD_ADDRESS_HELD|cannot bind 127\.0\.0\.1:9011/.test(String(e.MESSAGE)));
+    assert(held, `no address-held message among ${entries.length} entries`);
+    assert(/the manager holds tcp 0\.0\.0\.0:9011/.test(held.MESSAGE) && /RestartPreventExitStatus=78/.test(held.MESSAGE), held.MESSAGE);
+    const rejected = entries.find((e) => /rejected inherited fd 3/.test(String(e.MESSAGE)));
+    assert(rejected, 'no rejection message');
+    const warnPrio = entries.filter((e) => Number(e.PRIORITY) === 4 && /^sd-activate: /.test(String(e.MESSAGE)));
+    assert(warnPrio.length >= 2, `journalctl -p warning would show ${warnPrio.length} sd-activate line(s)`);
+    return held.MESSAGE.slice(0, 120) + '...';
+  });
+  await t.check('what the .socket unit does meanwhile (recorded): each connection starts the service again until its trigger limit', async () => {
+    t.note(`config-error: socket ${sock.ActiveState}/${sock.SubState} (${sock.Result}); service starts ${starts}, NRestarts ${svc.NRestarts}`);
+    return `probe-conflict.socket ${sock.ActiveState}/${sock.SubState} (Result=${sock.Result}) after ${starts} start(s) in 8 s`;
+  });
+});
+
 // ------------------------------------------------------------------ notify-reload
 runner.group('notify-reload (examples/reload)', async (t) => {
   // The example unit exactly; on systemd < 253 plus its documented drop-in; and

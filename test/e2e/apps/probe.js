@@ -69,5 +69,5 @@ function handler(name) {
   console.log(`probe-started ${JSON.stringify({ pid: process.pid, adopted: report.adopted.map((a) => [a.listener, a.fd, a.fdname, a.via, a.socket]), rejected: report.rejected.map((r) => [r.fd, r.fdname, r.reason, r.socket]) })}`);
 })().catch((err) => {
   console.error(`probe failed: ${err.stack}`);
-  process.exit(1);
+  process.exit(err.exitCode ?? 1); // 78 (EX_CONFIG) for a unit that contradicts the app
 });
