@@ -9,7 +9,9 @@
  * @internal
  */
 import { invalid } from './errors';
-import type { NotifyValue } from './notify';
+
+/** A field value: strings are sent as they are, numbers and bigints in decimal. */
+export type NotifyValue = string | number | bigint;
 
 const FIELD_NAME_BAD = /[=\n\0]/;
 

@@ -30,7 +30,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import { native } from './binding';
 import { invalid, SdActivateError, systemError } from './errors';
-import { fieldValue, formatState } from './notify-state';
+import { fieldValue, formatState, type NotifyValue } from './notify-state';
+
+export type { NotifyValue } from './notify-state';
 import { socketFd } from './sockets';
 import { integer, intInRange, msToUsec, own } from './validate';
 
@@ -40,8 +42,6 @@ function randomHex(): string {
   return (require('node:crypto') as typeof import('node:crypto')).randomBytes(8).toString('hex');
 }
 
-/** A field value: strings are sent as they are, numbers and bigints in decimal. */
-export type NotifyValue = string | number | bigint;
 
 /** Options of {@link notify} and the helpers built on it. */
 export interface NotifyOptions {

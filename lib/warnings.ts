@@ -7,7 +7,6 @@
  *
  * @internal
  */
-import type { RejectReason } from './activation/match';
 
 /**
  * Stable codes of every warning sd-activate emits (the `code` of the
@@ -64,6 +63,26 @@ export function warningText(text: string): string {
 export function warn(code: WarningCode, text: string): void {
   emit(warning(code, text));
 }
+
+/**
+ * Why an inherited fd was not adopted (stable):
+ * - `unreadable`: the fd could not be examined (e.g. not open);
+ * - `not-a-socket`: a regular file, pipe, ...;
+ * - `unsupported`: a socket Node cannot serve (unix datagram, seqpacket, other families);
+ * - `not-listening`: a stream socket that does not listen (connected, `Accept=yes`);
+ * - `kind-mismatch`: datagram socket for a stream listener or the reverse;
+ * - `address-not-allowed`: the port (or name) fits a listener but the socket
+ *   exposes more than the listener's `bind` allows;
+ * - `no-listener`: no listener is configured for its port, path or name.
+ */
+export type RejectReason =
+  | 'unreadable'
+  | 'not-a-socket'
+  | 'unsupported'
+  | 'not-listening'
+  | 'kind-mismatch'
+  | 'address-not-allowed'
+  | 'no-listener';
 
 /** One warning, as `onWarning` receives it and a report lists it. */
 export interface Warning<C extends WarningCode = WarningCode> {

@@ -15,7 +15,10 @@
 import * as nodePath from 'node:path';
 import { describeSet, exposure, specificity, within, type AddressSet } from './address';
 import type { RawSocketInfo } from '../binding';
+import type { RejectReason } from '../warnings';
 import type { Listener } from './listeners';
+
+export type { RejectReason } from '../warnings';
 
 /** An fd to be matched: its number, LISTEN_FDNAMES name and description (or why it could not be described). */
 export interface Candidate {
@@ -26,25 +29,6 @@ export interface Candidate {
   error?: string;
 }
 
-/**
- * Why an inherited fd was not adopted (stable):
- * - `unreadable`: the fd could not be examined (e.g. not open);
- * - `not-a-socket`: a regular file, pipe, ...;
- * - `unsupported`: a socket Node cannot serve (unix datagram, seqpacket, other families);
- * - `not-listening`: a stream socket that does not listen (connected, `Accept=yes`);
- * - `kind-mismatch`: datagram socket for a stream listener or the reverse;
- * - `address-not-allowed`: the port (or name) fits a listener but the socket
- *   exposes more than the listener's `bind` allows;
- * - `no-listener`: no listener is configured for its port, path or name.
- */
-export type RejectReason =
-  | 'unreadable'
-  | 'not-a-socket'
-  | 'unsupported'
-  | 'not-listening'
-  | 'kind-mismatch'
-  | 'address-not-allowed'
-  | 'no-listener';
 
 /** An adopted fd. @internal */
 export interface Adoption {
