@@ -42,7 +42,7 @@
  */
 import type * as dgram from 'node:dgram';
 import type * as net from 'node:net';
-import type { Activation } from './activation/activate';
+import type { Activation, ListenerConfig } from './activation/activate';
 import { invalid } from './errors';
 import { notify } from './notify';
 import { socketFd } from './sockets';
@@ -158,9 +158,9 @@ export interface StoredListener {
  * storeListeners(activation, { web: server });
  * ```
  */
-export function storeListeners(
-  activation: Activation,
-  servers: Record<string, net.Server | dgram.Socket | Array<net.Server | dgram.Socket>>,
+export function storeListeners<C extends Record<string, ListenerConfig>>(
+  activation: Activation<C>,
+  servers: Partial<Record<keyof C & string, net.Server | dgram.Socket | Array<net.Server | dgram.Socket>>>,
   options: StoreFdsOptions = {},
 ): StoredListener[] {
   if (servers === null || typeof servers !== 'object') invalid('servers must be an object of listener name -> server(s)');

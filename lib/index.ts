@@ -50,7 +50,7 @@ export function backendInfo(): BackendInfo {
   };
 }
 
-export { SdActivateError, type SdErrorCode, type SystemError } from './errors';
+export { EX_CONFIG, SdActivateError, type SdErrorCode, type SystemError } from './errors';
 export type { Warning, WarningCode } from './warnings';
 export {
   LISTEN_FDS_START,
@@ -86,6 +86,7 @@ export {
   type ListenerConfig,
   type ListenTarget,
   type StreamTarget,
+  type TargetOf,
   type DatagramTarget,
   type RejectReason,
 } from './activation/activate';

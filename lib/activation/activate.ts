@@ -17,13 +17,13 @@ import { warning, type Warning, type WarningCode } from '../warnings';
 import { hostFacts, inspect, type ActivationEnvironment, type ListenEnv } from './inspect';
 import { configKey, normalizeConfig, normalizeListener, type Listener, type ListenerConfig } from './listeners';
 import { matchSockets, type Adoption } from './match';
-import { heldAddresses, makePlan, planAdoptions, planTargets, targetText, type ActivationPlan, type HeldAddress, type ListenTarget, type PlanOptions } from './plan';
+import { heldAddresses, makePlan, planAdoptions, planTargets, targetText, type ActivationPlan, type HeldAddress, type ListenTarget, type PlanOptions, type TargetOf } from './plan';
 import { adoptedSocket, announce, chooseLogger, Log, settle, type AdoptedSocket, type RejectedSocket } from './settle';
 
 export type { ActivationEnvironment } from './inspect';
 export type { ListenerConfig } from './listeners';
 export type { RejectReason } from './match';
-export type { ActivationPlan, DatagramTarget, ListenTarget, StreamTarget } from './plan';
+export type { ActivationPlan, DatagramTarget, ListenTarget, StreamTarget, TargetOf } from './plan';
 export type { AdoptedSocket, RejectedSocket } from './settle';
 
 /** The codes of the warnings {@link activate} emits (see {@link WarningCode}). */
@@ -105,7 +105,7 @@ export type Listenable = net.Server | dgram.Socket;
  * log.info(activation.inherited('http') ? 'socket-activated' : 'bound port 8080');
  * ```
  */
-export class Activation {
+export class Activation<C extends Record<string, ListenerConfig> = Record<string, ListenerConfig>> {
   readonly #listeners = new Map<string, Listener>();
   readonly #adopted: Adoption[];
   readonly #rejected: RejectedSocket[];
@@ -164,7 +164,7 @@ export class Activation {
   }
 
   /** The configured listener names, in config order. */
-  names(): string[] {
+  names(): Array<keyof C & string> {
     return [...this.#listeners.keys()];
   }
 
@@ -198,10 +198,10 @@ export class Activation {
    * for (const target of activation.targets('http')) http.createServer(app).listen(target, target.backlog);
    * ```
    */
-  targets(name: string): ListenTarget[] {
+  targets<N extends keyof C & string>(name: N): Array<TargetOf<C[N]>> {
     const held = this.heldMessage(name);
     if (held !== undefined) throw new SdActivateError('ERR_SD_ADDRESS_HELD', held, EX_CONFIG);
-    return this.#planned(this.#get(name)).targets;
+    return this.#planned(this.#get(name)).targets as Array<TargetOf<C[N]>>;
   }
 
   /**
@@ -214,7 +214,7 @@ export class Activation {
    * if (!activation.inherited('http')) log.info('not socket-activated: binding port 8080 myself');
    * ```
    */
-  inherited(name: string): boolean {
+  inherited(name: keyof C & string): boolean {
     this.#get(name);
     return this.#mine(name).length > 0;
   }
@@ -241,7 +241,7 @@ export class Activation {
    * await activation.listen('dns', (t) => dgram.createSocket(t).on('message', answer));
    * ```
    */
-  async listen<S extends Listenable>(name: string, factory: (target: ListenTarget, index: number) => S): Promise<S[]> {
+  async listen<N extends keyof C & string, S extends Listenable>(name: N, factory: (target: TargetOf<C[N]>, index: number) => S): Promise<S[]> {
     this.#get(name);
     if (typeof factory !== 'function') {
       throw new SdActivateError('ERR_SD_INVALID_ARGUMENT', 'listen(): factory must be a function returning a server or dgram socket');
@@ -292,7 +292,7 @@ export class Activation {
    * }
    * ```
    */
-  rebind(name: string, config: ListenerConfig): ListenTarget[] {
+  rebind<const L extends ListenerConfig>(name: keyof C & string, config: L & NoExtraKeys<{ l: L }>['l']): Array<TargetOf<L>> {
     this.#get(name);
     const mine = this.#mine(name);
     if (mine.length > 0) {
@@ -307,7 +307,7 @@ export class Activation {
     const l = normalizeListener(name, config);
     this.#listeners.set(name, l);
     this.#listening.delete(name);
-    return this.targets(name);
+    return this.targets(name) as unknown as Array<TargetOf<L>>;
   }
 
   /**
@@ -394,7 +394,7 @@ function closeQuietly(s: Listenable): Promise<void> {
   });
 }
 
-let current: { key: string; activation: Activation } | undefined;
+let current: { key: string; activation: unknown } | undefined;
 
 /**
  * Match the sockets the service manager passed to this process
@@ -439,13 +439,13 @@ let current: { key: string; activation: Activation } | undefined;
  * await activation.listen('admin', () => http.createServer(adminApp));
  * ```
  */
-export function activate(config: Record<string, ListenerConfig>, options: ActivateOptions = {}): Activation {
+export function activate<const C extends Record<string, ListenerConfig>>(config: C & NoExtraKeys<C>, options: ActivateOptions = {}): Activation<C> {
   const listeners = normalizeConfig(config);
   options = own(options, 'activate(): options');
   optionalFunction(options.onWarning, 'activate(): onWarning');
   const key = configKey(listeners);
   if (current) {
-    if (current.key === key) return current.activation;
+    if (current.key === key) return current.activation as unknown as Activation<C>; // an equal config: the same listeners
     throw new SdActivateError('ERR_SD_ALREADY_ACTIVATED',
       'activate() was already called with a different configuration; the activation environment is consumed once ' +
       'and its sockets are already assigned. Keep the Activation from the first call (use rebind() to move a self-bound listener).');
@@ -460,7 +460,7 @@ export function activate(config: Record<string, ListenerConfig>, options: Activa
   const matched = matchSockets(listeners, found.candidates);
   const settled = settle(found, matched, listeners);
   const log = new Log(options.onWarning as ((w: Warning) => void) | undefined, chooseLogger(options.logger, found.environment === 'inherited'));
-  const activation = new Activation({ listeners, adopted: matched.adopted, ...settled, warnings: settled.warnings as ActivationWarning[],
+  const activation = new Activation<C>({ listeners, adopted: matched.adopted, ...settled, warnings: settled.warnings as ActivationWarning[],
     environment: found.environment, env: found.env, plan: hostFacts(), log });
   const selfBound: Array<{ listener: string; what: string }> = [];
   for (const l of listeners) {
@@ -476,6 +476,9 @@ export function activate(config: Record<string, ListenerConfig>, options: Activa
   announce(settled, log, matched.adopted, selfBound);
   return activation;
 }
+
+/** Refuses, at compile time, listener options `ListenerConfig` does not have (a misspelt `host`, say). */
+export type NoExtraKeys<C> = { [K in keyof C]: { [P in Exclude<keyof C[K], keyof ListenerConfig>]: never } };
 
 /** Everything an {@link Activation} is made of. @internal */
 export interface ActivationState {

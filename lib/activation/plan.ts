@@ -35,6 +35,15 @@ export type DatagramTarget =
 /** A listen target: what Node's `server.listen()` / `socket.bind()` already take. */
 export type ListenTarget = StreamTarget | DatagramTarget;
 
+/**
+ * The targets of a listener configured as `L`: {@link DatagramTarget} for
+ * `type: 'datagram'`, {@link StreamTarget} for a stream listener (no `type`, or
+ * `'stream'`), either when the config's type is not known statically.
+ */
+export type TargetOf<L> = 'type' extends keyof L
+  ? (L extends { type: 'datagram' } ? DatagramTarget : L extends { type: 'stream' } ? StreamTarget : ListenTarget)
+  : StreamTarget;
+
 /** Environment facts the plan depends on. @internal */
 export interface PlanOptions {
   /** Whether an IPv6 socket can be made (Node's default bind is then `::`); picks `udp6` vs `udp4`. */
