@@ -210,3 +210,27 @@ test('examples/http/app.js under sd-activate: adopts the socket, READY relayed, 
     await h.stop();
   }
 });
+
+test('--pid-file: the pid to send SIGHUP to is in the file while the command runs, gone after; a link there is refused', async () => {
+  const file = path.join(tmp, 'cli.pid');
+  const h = startCli(['--pid-file', file, '-l', '127.0.0.1:0', '--', ...child('serve')]);
+  try {
+    await h.waitFor(/is ready after/);
+    assert.equal(fs.readFileSync(file, 'utf8'), `${h.proc.pid}\n`, 'the command\'s own pid');
+    process.kill(Number(fs.readFileSync(file, 'utf8')), 'SIGHUP');
+    await h.waitFor(/is ready after/, { count: 2 });
+    assert.equal(h.pids().length, 2, 'SIGHUP to that pid restarted the app');
+  } finally {
+    assert.equal((await h.stop()).code, 0);
+  }
+  assert.equal(fs.existsSync(file), false, 'removed at exit');
+  const link = path.join(tmp, 'link.pid');
+  const victim = path.join(tmp, 'victim');
+  fs.writeFileSync(victim, 'keep');
+  fs.symlinkSync(victim, link);
+  const bad = startCli(['--pid-file', link, '-l', '127.0.0.1:0', '--', ...child('serve')]);
+  const r = await bad.done;
+  assert.equal(r.code, 1);
+  assert.ok(bad.stderr.some((l) => /cannot write the pid file .*link\.pid/.test(l)), bad.stderr.join('\n'));
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'keep', 'a symbolic link is not followed');
+});

@@ -130,6 +130,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let maxConnections = 64;
   let fdstore = 0;
   let quiet = false;
+  let pidFile: string | undefined;
   let command: string[] = [];
 
   let i = 0;
@@ -221,6 +222,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       case '--fdstore':
         fdstore = parseNumber(opt, value(), 0, 4096);
         break;
+      case '--pid-file': {
+        const v = value();
+        if (v === '') throw new UsageError('--pid-file needs a path');
+        pidFile = v;
+        break;
+      }
       case '-q':
       case '--quiet':
         flag();
@@ -256,7 +263,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     action: 'run',
     options: {
       listen, names, watch, restart, restartLimit, stopTimeoutMs, backlog, accept, inetd,
-      maxConnections, fdstore, quiet, command,
+      maxConnections, fdstore, quiet, command, ...(pidFile !== undefined ? { pidFile } : {}),
     },
   };
 }
@@ -303,6 +310,8 @@ Options:
                             LISTEN_FDNAMES=connection, REMOTE_ADDR/REMOTE_PORT)
   --inetd                   with --accept: the connection on stdin and stdout
   --max-connections N       with --accept: at most N at once (default 64)
+  --pid-file PATH           write sd-activate's own pid to PATH while it runs
+                            (the pid to send SIGHUP to; under npx, $! is npm's)
   -q, --quiet               print errors only
   -h, --help                this text
   -V, --version             the version
@@ -318,7 +327,8 @@ Examples:
   sd-activate -l 8080 -- node server.js
   sd-activate -l 127.0.0.1:8080 --watch src -- node src/server.js
   sd-activate -l web=8080 -l admin=unix:/tmp/admin.sock --restart -- node app.js
-  kill -HUP <pid of sd-activate>          # restart the app, no connection refused
+  sd-activate --pid-file /tmp/app.pid -l 8080 -- node app.js &
+  kill -HUP "$(cat /tmp/app.pid)"         # restart the app, no connection refused
   sd-activate -l 127.0.0.1:7000 --accept --inetd -- cat   # an echo service
 `;
 }

@@ -43,6 +43,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     error: (line) => { process.stderr.write(`sd-activate: ${line}\n`); },
   };
   let sockets: BoundSocket[] = [];
+  let pidFile: string | undefined;
   try {
     const parsed = parseArgs(argv);
     if (parsed.action === 'help') {
@@ -63,6 +64,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       log.info(`listening on ${s.label} ${where}`);
     });
     const runner = options.accept ? new Acceptor(sockets, options, log) : new Supervisor(sockets, options, log);
+    if (options.pidFile !== undefined) pidFile = writePidFile(options.pidFile);
     return await runner.run();
   } catch (err) {
     if (err instanceof UsageError) {
@@ -76,5 +78,36 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw err;
   } finally {
     releaseSockets(sockets);
+    if (pidFile !== undefined) removePidFile(pidFile);
+  }
+}
+
+/**
+ * Write this process's pid to `file`, without following a symbolic link
+ * there (the command may run as root); a file left by a crashed run is
+ * replaced.
+ *
+ * @throws {@link CliError} (status 1) when it cannot be written
+ */
+function writePidFile(file: string): string {
+  try {
+    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
+    try {
+      fs.writeSync(fd, `${process.pid}\n`);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return file;
+  } catch (err) {
+    throw new CliError(1, `cannot write the pid file ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Remove the pid file, if it still holds this process's pid. */
+function removePidFile(file: string): void {
+  try {
+    if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
+  } catch {
+    // gone already
   }
 }

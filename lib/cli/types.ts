@@ -87,6 +87,8 @@ export interface CliOptions {
   fdstore: number;
   /** Print only errors. */
   quiet: boolean;
+  /** Where to write the command's own pid while it runs. */
+  pidFile?: string;
   /** The command and its arguments. */
   command: string[];
 }
