@@ -9,7 +9,7 @@
 //   SD_ACTIVATE_BACKENDS=builtin npm test   one backend only
 //   SD_ACTIVATE_E2E=0 npm test              skip the real-manager suite
 'use strict';
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { addonPath: testAddonPath, ensureTestAddon } = require('./test-addon');
@@ -21,6 +21,41 @@ function run(cmd, args, env = {}) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
   if (r.error) throw r.error;
   return r.status === null ? 1 : r.status;
+}
+
+// What every run passed and failed, for the one line at the end.
+const tally = [];
+
+/**
+ * Run a test command, its output passed through as it comes, and count what
+ * it reports: node:test's `# pass N` / `# fail N`, the e2e suite's
+ * `# N passed, N failed`. A run that fails without saying counts as one failure.
+ */
+function runCounted(label, cmd, args, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['inherit', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    let buf = '';
+    const counts = { pass: 0, fail: 0 };
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        let m = /^# (pass|fail) (\d+)$/.exec(line);
+        if (m) counts[m[1]] += Number(m[2]);
+        m = /^# (\d+) passed, (\d+) failed/.exec(line);
+        if (m) { counts.pass += Number(m[1]); counts.fail += Number(m[2]); }
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0 && counts.fail === 0) counts.fail = 1;
+      tally.push({ label, ...counts });
+      resolve(code === null ? 1 : code);
+    });
+  });
 }
 
 function newest(dir) {
@@ -72,21 +107,25 @@ const suites = files.length > 0 ? files : fs.readdirSync(path.join(root, 'test')
 const testAddon = require(testAddonPath);
 console.log(`sd-activate tests: addon backend ${addon.backend} (${addon.linkage}); test addon ${testAddon.buildMode} build ` +
   `offering ${offers(`require(${JSON.stringify(testAddonPath)})`).join(', ')}; running on: ${backends.join(', ')}`);
-let failed = 0;
-for (const backend of backends) {
-  console.log(`\n# backend: ${backend}`);
-  const status = run(process.execPath, ['--test', '--test-concurrency=2', ...suites], {
-    SD_ACTIVATE_BACKEND: backend,
-    SD_ACTIVATE_EXPECT_BACKEND: backend,
-  });
-  if (status !== 0) failed++;
-}
+(async () => {
+  let failed = 0;
+  for (const backend of backends) {
+    console.log(`\n# backend: ${backend}`);
+    const status = await runCounted(backend, process.execPath, ['--test', '--test-concurrency=2', ...suites], {
+      SD_ACTIVATE_BACKEND: backend,
+      SD_ACTIVATE_EXPECT_BACKEND: backend,
+    });
+    if (status !== 0) failed++;
+  }
 
-// 4. The real service manager, where this machine can run one.
-const e2e = path.join(root, 'test', 'e2e', 'run.sh');
-if (files.length === 0 && process.env.SD_ACTIVATE_E2E !== '0' && fs.existsSync(e2e)) {
-  console.log('\n# real systemd manager (test/e2e/run.sh)');
-  if (run('bash', [e2e]) !== 0) failed++;
-}
+  // 4. The real service manager, where this machine can run one.
+  const e2e = path.join(root, 'test', 'e2e', 'run.sh');
+  if (files.length === 0 && process.env.SD_ACTIVATE_E2E !== '0' && fs.existsSync(e2e)) {
+    console.log('\n# real systemd manager (test/e2e/run.sh)');
+    if (await runCounted('e2e', 'bash', [e2e]) !== 0) failed++;
+  }
 
-process.exit(failed > 0 ? 1 : 0);
+  const sum = (k) => tally.reduce((n, t) => n + t[k], 0);
+  console.log(`\nsd-activate tests: ${sum('pass')} passed, ${sum('fail')} failed (${tally.map((t) => `${t.label} ${t.pass}/${t.fail}`).join(', ')})`);
+  process.exit(failed > 0 ? 1 : 0);
+})();
