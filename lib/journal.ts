@@ -38,10 +38,12 @@ export function stderrIsJournal(): boolean {
   return journalCache;
 }
 
+/** Write `text` (one line or several) to stderr, each line with `priority` when stderr is the journal. */
 function line(priority: string, text: string): void {
+  const p = stderrIsJournal() ? priority : '';
   try {
     // Synchronous, so a line written just before process.exit() is not lost.
-    fs.writeSync(2, `${stderrIsJournal() ? priority : ''}${text}\n`);
+    fs.writeSync(2, `${p}${text.split('\n').join(`\n${p}`)}\n`);
   } catch {
     // stderr closed: nowhere to log
   }

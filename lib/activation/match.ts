@@ -101,6 +101,11 @@ function classify(c: Candidate, index: number): Servable | Omit<Rejection, 'fd' 
   return { c: c as Servable['c'], index, kind: kindOf(d), unix: !inet, exp: inet ? exposure(d) : null };
 }
 
+/** The keys under which a claim may look for `s`: its name, and its port or `unix`. */
+function keysOf(s: Servable): [string, string] {
+  return [`name:${s.c.name}`, s.unix ? 'unix' : `port:${s.c.desc.port}`];
+}
+
 /** Names beat addresses; among addresses, the narrower bind entry wins. */
 const BY_NAME = 3;
 
@@ -150,13 +155,13 @@ function allowedText(l: Listener): string {
 
 /** Listeners indexed by what can bring them together with a socket: its name, its port, or being a unix listener. */
 class ListenerIndex {
-  readonly all: Listener[] = [];
+  readonly all = new Set<Listener>();
   readonly byName = new Map<string, Listener[]>();
   readonly byPort = new Map<number, Listener[]>();
   readonly unix: Listener[] = [];
 
   add(l: Listener): void {
-    this.all.push(l);
+    this.all.add(l);
     if (l.match === 'fdname') push(this.byName, l.fdname!, l);
     else if (l.match === 'unix') this.unix.push(l);
     else if (l.port !== undefined && l.port !== 0) push(this.byPort, l.port, l);
@@ -200,6 +205,8 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
 export class Claims {
   readonly #index = new ListenerIndex();
   readonly #pending = new Map<number, Servable>();
+  /** The pending candidates a listener could take, by `name:N`, `port:P` or `unix`: a claim looks only there. */
+  readonly #pendingBy = new Map<string, Set<Servable>>();
   readonly #fixed: Array<{ index: number; rejection: Rejection }> = [];
   readonly #adopted: Array<{ index: number; adoption: Adoption }> = [];
 
@@ -212,7 +219,14 @@ export class Claims {
     candidates.forEach((c, index) => {
       const s = seen.has(c.fd) ? { reason: 'unreadable' as const, detail: 'it is listed twice' } : classify(c, index);
       seen.add(c.fd);
-      if ('c' in s) this.#pending.set(c.fd, s);
+      if ('c' in s) {
+        this.#pending.set(c.fd, s);
+        for (const k of keysOf(s)) {
+          const set = this.#pendingBy.get(k);
+          if (set) set.add(s);
+          else this.#pendingBy.set(k, new Set([s]));
+        }
+      }
       else this.#fixed.push({ index, rejection: { fd: c.fd, name: c.name, ...(c.desc ? { desc: c.desc } : {}), ...s } });
     });
     for (const l of known) this.#index.add(l);
@@ -230,9 +244,10 @@ export class Claims {
    * @returns the adoptions, in fd order (empty when nothing fits)
    */
   claim(l: Listener): Adoption[] {
-    if (!this.#index.all.includes(l)) this.#index.add(l);
+    if (!this.#index.all.has(l)) this.#index.add(l);
     const out: Adoption[] = [];
-    for (const s of this.#pending.values()) {
+    const key = l.match === 'fdname' ? `name:${l.fdname}` : l.match === 'unix' ? 'unix' : `port:${l.port}`;
+    for (const s of this.#pendingBy.get(key) ?? []) {
       const mine = fit(l, s);
       if (!mine) continue;
       if (this.#winner(s)?.l !== l) continue;
@@ -240,7 +255,11 @@ export class Claims {
       out.push(adoption);
       this.#adopted.push({ index: s.index, adoption });
     }
-    for (const a of out) this.#pending.delete(a.fd);
+    for (const a of out) {
+      const s = this.#pending.get(a.fd)!;
+      this.#pending.delete(a.fd);
+      for (const k of keysOf(s)) this.#pendingBy.get(k)?.delete(s);
+    }
     return out;
   }
 

@@ -168,9 +168,12 @@ export class Log {
     if (this.#journalWarnings) stderrLogger.warn(w.message);
   }
 
-  /** Write one info line (prefixed `sd-activate: `), when there is a logger. */
-  info(text: string): void {
-    this.#logger?.info(warningText(text));
+  /** Write info lines (each prefixed `sd-activate: `), when there is a logger; to stderr in one write. */
+  info(...texts: string[]): void {
+    if (!this.#logger || texts.length === 0) return;
+    const lines = texts.map(warningText);
+    if (this.#logger === stderrLogger) stderrLogger.info(lines.join('\n'));
+    else for (const l of lines) this.#logger.info(l);
   }
 }
 
@@ -189,9 +192,11 @@ export function chooseLogger(option: Logger | false | undefined, inherited: bool
 /** Emit the settled warnings, in order, then the info lines: each adopted socket, each listener binding itself. @internal */
 export function announce(s: Settlement, log: Log, adopted: readonly Adoption[], selfBound: ReadonlyArray<{ listener: string; what: string }>): void {
   for (const w of s.warnings) log.emit(w);
-  for (const a of [...adopted].sort((x, y) => x.fd - y.fd)) {
-    const named = a.name !== 'unknown' ? ` named ${JSON.stringify(a.name)}` : '';
-    log.info(`listener ${JSON.stringify(a.listener)}: adopted inherited fd ${a.fd}${named} (${formatSocket(a.desc, { state: false })}, via ${a.via})`);
-  }
-  for (const b of selfBound) log.info(`listener ${JSON.stringify(b.listener)}: binds ${b.what} itself (no inherited socket for it)`);
+  log.info(
+    ...[...adopted].sort((x, y) => x.fd - y.fd).map((a) => {
+      const named = a.name !== 'unknown' ? ` named ${JSON.stringify(a.name)}` : '';
+      return `listener ${JSON.stringify(a.listener)}: adopted inherited fd ${a.fd}${named} (${formatSocket(a.desc, { state: false })}, via ${a.via})`;
+    }),
+    ...selfBound.map((b) => `listener ${JSON.stringify(b.listener)}: binds ${b.what} itself (no inherited socket for it)`),
+  );
 }
