@@ -26,8 +26,9 @@ export interface LifecycleOptions {
    * gracefully on stop; an entry may be a promise of servers, such as
    * `activation.listen(...)` returns. When such a promise rejects, the failure
    * is logged (`SD_ACTIVATE_LISTEN_FAILED`, also on stderr) and the process
-   * exits with the error's `exitCode` (78 for `ERR_SD_ADDRESS_HELD`), else 1,
-   * unless `exit: false`; `ready` rejects with it.
+   * exits with the error's `exitCode` (78 for `ERR_SD_ADDRESS_HELD`), else 1
+   * (`ready` then stays pending); with `exit: false`, `ready` rejects with it
+   * instead, and a stop closes the servers of the promises that fulfilled.
    * Default: none (READY=1 on the next turn of the loop).
    */
   servers?: Array<LifecycleServer | PromiseLike<LifecycleServer | LifecycleServer[]>>;
@@ -130,6 +131,11 @@ function listening(s: LifecycleServer): boolean {
   }
 }
 
+/** Exit after the warnings emitted this turn were delivered (process.emitWarning waits a tick). */
+function exitSoon(code: number): void {
+  setImmediate(() => process.exit(code));
+}
+
 function isThenable(v: unknown): v is PromiseLike<LifecycleServer | LifecycleServer[]> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
@@ -229,14 +235,30 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
   for (const sig of stopSignals) process.on(sig, onStopSignal);
   if (reloadSignal) process.on(reloadSignal, onReloadSignal);
 
-  const readyPromise = (async () => {
-    if (pending.length > 0) {
-      try {
-        for (const got of await Promise.all(pending)) servers.push(...[got].flat().map(checkServer));
-      } catch (err) {
-        listenFailed(err);
-        throw err;
+  // Every listen promise settled, the servers of those that fulfilled added
+  // (so a stop closes them even when another failed); the first failure, if any.
+  const arrived: Promise<{ reason: unknown } | undefined> = Promise.allSettled(pending).then((results) => {
+    let failed: { reason: unknown } | undefined;
+    for (const r of results) {
+      if (r.status === 'rejected') failed ??= { reason: r.reason };
+      else {
+        try {
+          servers.push(...[r.value].flat().map(checkServer));
+        } catch (err) {
+          failed ??= { reason: err };
+        }
       }
+    }
+    return failed;
+  });
+
+  const readyPromise = (async () => {
+    const failure = await arrived;
+    if (failure) {
+      listenFailed(failure.reason);
+      // Exiting: `ready` stays pending (an app awaiting it must not see a rejection first).
+      if (options.exit !== false) await new Promise(() => {});
+      throw failure.reason;
     }
     await Promise.all(servers.map(whenListening));
     if (options.beforeReady) await options.beforeReady();
@@ -268,7 +290,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
       // the manager is gone or busy: the exit status says it
     }
     life.dispose();
-    process.exit(status);
+    exitSoon(status);
   }
 
   async function reloadOnce(): Promise<void> {
@@ -330,6 +352,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
         } catch (err) {
           warn('SD_ACTIVATE_NOTIFY_FAILED', `STOPPING=1 not sent: ${message(err)}`);
         }
+        await arrived; // servers still coming from listen promises are closed too
         const closing = Promise.all(servers.map(close));
         let timer: NodeJS.Timeout | undefined;
         const forced = new Promise<void>((resolve) => {
@@ -356,7 +379,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
         }
         state = 'stopped';
         life.dispose();
-        if (options.exit !== false) process.exit(typeof code === 'number' ? code : code === undefined ? 0 : Number(code));
+        if (options.exit !== false) exitSoon(typeof code === 'number' ? code : code === undefined ? 0 : Number(code));
       })();
       return stopRun;
     },

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { native, type RawSocketInfo } from './binding';
 import { errno } from './errno';
 import { check, invalid, systemError, type SystemError } from './errors';
-import { fdArg, intInRange, object, own } from './validate';
+import { fdArg, intInRange, own } from './validate';
 
 /** The first inherited fd, `SD_LISTEN_FDS_START`. @see sd_listen_fds(3) */
 export const LISTEN_FDS_START = 3;
@@ -145,7 +145,7 @@ export interface InetSocketQuery {
  * ```
  */
 export function isSocketInet(fd: number, query: InetSocketQuery = {}): boolean {
-  object(query, 'query');
+  query = own(query, 'query');
   const family = query.family === undefined ? 0 : query.family === 4 ? 2 : query.family === 6 ? 10 : -1;
   if (family < 0) invalid(`family must be 4 or 6 (got ${String(query.family)})`);
   const port = intInRange(query.port ?? 0, 'port', 0, 65535);
@@ -177,7 +177,7 @@ export interface UnixSocketQuery {
  * ```
  */
 export function isSocketUnix(fd: number, query: UnixSocketQuery = {}): boolean {
-  object(query, 'query');
+  query = own(query, 'query');
   const listening = listeningArg(query.listening);
   if (query.path !== undefined && typeof query.path !== 'string') invalid('path must be a string');
   const r = native.isSocketUnix(fdArg(fd), sockType(query.type), listening, query.path ?? null);

@@ -255,6 +255,10 @@ test('in-process activate() without socket activation: targets, errors, listen, 
   }
   await assert.rejects(a.listen('nope', () => net.createServer()), { code: 'ERR_SD_UNKNOWN_LISTENER' });
   await assert.rejects(a.listen('web', () => ({})), { code: 'ERR_SD_INVALID_ARGUMENT' });
+  // The server must be of the listener's kind: a datagram socket given a stream target would bind every interface.
+  await assert.rejects(a.listen('web', () => dgram.createSocket('udp4')), { code: 'ERR_SD_INVALID_ARGUMENT', message: /not a net\.Server .* for this stream listener/ });
+  await assert.rejects(a.listen('dns', () => net.createServer()), { code: 'ERR_SD_INVALID_ARGUMENT', message: /not a dgram\.Socket for this datagram listener/ });
+  assert.throws(() => a.rebind('web', { port: 0, type: 'datagram' }), { code: 'ERR_SD_INVALID_ARGUMENT', message: /stream listener; it cannot become a datagram one/ });
   assert.equal(a.inherited('web'), false);
 
   const [srv] = await a.listen('web', () => net.createServer((c) => c.end('web\n')));

@@ -28,7 +28,9 @@ export type { AdoptedSocket, RejectedSocket } from './settle';
 
 /** The codes of the warnings {@link activate} emits (see {@link WarningCode}). */
 export type ActivationWarningCode = Extract<WarningCode,
-  'SD_ACTIVATE_REJECTED_FD' | 'SD_ACTIVATE_LISTEN_PID_MISMATCH' | 'SD_ACTIVATE_MALFORMED_ENV' | 'SD_ACTIVATE_UNAVAILABLE' | 'SD_ACTIVATE_MISSING_FDNAME'>;
+  | 'SD_ACTIVATE_REJECTED_FD' | 'SD_ACTIVATE_LISTEN_PID_MISMATCH' | 'SD_ACTIVATE_MALFORMED_ENV' | 'SD_ACTIVATE_UNAVAILABLE'
+  | 'SD_ACTIVATE_MISSING_FDNAME' | 'SD_ACTIVATE_FDNAMES_IGNORED' | 'SD_ACTIVATE_ADDRESS_HELD' | 'SD_ACTIVATE_SOCKET_PATH_GONE'
+  | 'SD_ACTIVATE_REBIND_REFUSED'>;
 
 /** One warning from {@link activate}. */
 export type ActivationWarning = Warning<ActivationWarningCode>;
@@ -257,9 +259,11 @@ export class Activation<C extends Record<string, ListenerConfig> = Record<string
       for (const [i, t] of targets.entries()) {
         if ('path' in t && !t.path.startsWith('\0')) await removeStaleSocket(t.path);
         const s = factory(t, i);
-        if (!(s instanceof net.Server) && !(s instanceof dgram.Socket)) {
-          throw new SdActivateError('ERR_SD_INVALID_ARGUMENT',
-            `listen(): factory for ${JSON.stringify(name)} returned ${s === null ? 'null' : typeof s}, not a net.Server (http, https, http2, tls) or dgram.Socket`);
+        const kind = this.#get(name).kind;
+        if (kind === 'stream' ? !(s instanceof net.Server) : !(s instanceof dgram.Socket)) {
+          throw new SdActivateError('ERR_SD_INVALID_ARGUMENT', `listen(): factory for ${JSON.stringify(name)} returned ` +
+            `${s === null ? 'null' : s instanceof dgram.Socket || s instanceof net.Server ? `a ${s.constructor.name}` : typeof s}, not a ` +
+            (kind === 'stream' ? 'net.Server (http, https, http2, tls) for this stream listener' : 'dgram.Socket for this datagram listener'));
         }
         started.push(s);
         await startOne(s, t);
@@ -305,9 +309,20 @@ export class Activation<C extends Record<string, ListenerConfig> = Record<string
       throw new SdActivateError('ERR_SD_REBIND_INHERITED', text);
     }
     const l = normalizeListener(name, config);
+    if (l.kind !== this.#get(name).kind) {
+      throw new SdActivateError('ERR_SD_INVALID_ARGUMENT',
+        `rebind(): listener ${JSON.stringify(name)} is a ${this.#get(name).kind} listener; it cannot become a ${l.kind} one`);
+    }
+    const previous = this.#get(name);
     this.#listeners.set(name, l);
-    this.#listening.delete(name);
-    return this.targets(name) as unknown as Array<TargetOf<L>>;
+    try {
+      const targets = this.targets(name) as unknown as Array<TargetOf<L>>; // throws ERR_SD_ADDRESS_HELD
+      this.#listening.delete(name);
+      return targets;
+    } catch (err) {
+      this.#listeners.set(name, previous);
+      throw err;
+    }
   }
 
   /**

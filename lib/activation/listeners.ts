@@ -124,7 +124,7 @@ export function normalizeListener(name: string, config: ListenerConfig): Listene
   const where = `listener ${JSON.stringify(name)}`;
   const c = own(config, `${where}: config`) as Record<string, unknown>;
   for (const k of Object.keys(c)) {
-    if (!KEYS.has(k)) invalid(`${where}: unknown option ${JSON.stringify(k)}${HINTS[k] ? ` (${HINTS[k]})` : ''}`);
+    if (!KEYS.has(k)) invalid(`${where}: unknown option ${JSON.stringify(k)}${Object.hasOwn(HINTS, k) ? ` (${HINTS[k]})` : ''}`);
   }
   const type = c.type ?? 'stream';
   if (type !== 'stream' && type !== 'datagram') invalid(`${where}: type must be 'stream' or 'datagram' (got ${JSON.stringify(c.type)})`);
