@@ -19,7 +19,7 @@ async function assertProperty(t, file, property, options = {}) {
   const replay = `SD_ACTIVATE_SEED=${seed} npm test -- ${file}`;
   t.diagnostic(`seed ${seed}${replayPath ? `, path ${replayPath}` : ''}: replay with ${replay}`);
   try {
-    await fc.assert(property, { seed, path: replayPath, ...options });
+    await fc.assert(property, { seed, path: replayPath, includeErrorInReport: true, ...options });
   } catch (err) {
     const m = /path: "([^"]*)"/.exec(err.message);
     err.message += `\nreplay the run: ${replay}`;
