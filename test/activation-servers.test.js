@@ -13,7 +13,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const { openSocket, FIXTURES } = require('./helpers/child');
 const { startApp, probe, freePort } = require('./helpers/activation-app');
 
-const { SOMAXCONN, tmpdir, checkBackend } = require('./helpers/common');
+const { SOMAXCONN, tmpdir, checkBackend, plainEnv, sanitizerSetenv } = require('./helpers/common');
 const fdT = (fd, backlog = SOMAXCONN) => ({ fd, backlog });
 
 function ssBacklog(port) {
@@ -144,11 +144,11 @@ function socketActivate(listen, names, spec, script = 'activation-app.js') {
   const args = [];
   for (const l of listen) args.push('-l', l);
   if (names) args.push(`--fdname=${names.join(':')}`);
-  args.push('-E', 'SD_ACTIVATE_BACKEND', process.execPath, path.join(FIXTURES, script), JSON.stringify(spec));
+  args.push('-E', 'SD_ACTIVATE_BACKEND', ...sanitizerSetenv(), process.execPath, path.join(FIXTURES, script), JSON.stringify(spec));
   const env = { ...process.env };
   for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) delete env[k];
   const proc = spawn('systemd-socket-activate', args, {
-    env,
+    env: plainEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -4,16 +4,19 @@
 // watchdog return their documented results or throw coded errors; only a
 // socket that matches the listener is adopted, and only when the environment
 // is for this process; both backends give the same answer.
-//   SD_ACTIVATE_SEED=<n> npm test -- test/env-fuzz.test.js   replays a run
+// A fast-check property: each case runs one child per backend (activation is
+// once per process), the two in parallel; a failing case is shrunk, each
+// shrink step spawning its two children again.
+//   SD_ACTIVATE_FUZZ_CASES=<n>   cases (default 40; .ci/run runs 1,000 in its first leg)
+//   SD_ACTIVATE_SEED=<n> [SD_ACTIVATE_PATH=<p>] npm test -- test/env-fuzz.test.js   replays (helpers/property.js)
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
 const fc = require('fast-check');
 const { availableBackends, crossBackendSkip } = require('./helpers/backends');
 const { openSocket, runChild } = require('./helpers/child');
+const { seed, assertProperty } = require('./helpers/property');
 
-const seed = process.env.SD_ACTIVATE_SEED ? Number(process.env.SD_ACTIVATE_SEED) : crypto.randomInt(2 ** 31);
-const CASES = Number(process.env.SD_ACTIVATE_FUZZ_CASES || 24);
+const CASES = Number(process.env.SD_ACTIVATE_FUZZ_CASES || 40);
 const backends = availableBackends();
 
 const number = fc.oneof(
@@ -30,7 +33,11 @@ const notifySocket = fc.oneof(fc.constant(undefined),
   fc.string({ maxLength: 10 }).map((s) => `@${s}`));
 const watchdogUsec = fc.oneof(fc.constant(undefined), number, fc.constantFrom('0', '18446744073709551615', '1000000'));
 const watchdogPid = fc.oneof(fc.constant(undefined), fc.constantFrom('1', '0', 'x', ''), number);
-const caseArb = fc.record({ pid, fds: fc.option(number, { nil: undefined }), names, notifySocket, watchdogUsec, watchdogPid });
+const wild = fc.record({ pid, fds: fc.option(number, { nil: undefined }), names, notifySocket, watchdogUsec, watchdogPid });
+// Well-formed activation for this process, so adoption is exercised beside the junk.
+const valid = fc.record({ pid: fc.constant('self'), fds: fc.constant('1'), names: fc.constantFrom(undefined, 'web', 'http', 'a:b', ''),
+  notifySocket, watchdogUsec, watchdogPid });
+const caseArb = fc.oneof({ weight: 4, arbitrary: wild }, { weight: 1, arbitrary: valid });
 
 const clean = (v) => (typeof v === 'string' ? v.replace(/\0/g, '') : v); // the environment cannot hold NUL
 
@@ -53,7 +60,7 @@ async function runCase(c, backend) {
 }
 
 function check(c, { r, port }, backend) {
-  const where = `${backend}: ${JSON.stringify(c)} (seed ${seed})`;
+  const where = `${backend}: ${JSON.stringify(c)}`;
   assert.equal(r.code, 0, `child failed ${where}\n${r.stderr}`);
   assert.equal(r.signal, null, where);
   const o = r.json;
@@ -87,22 +94,23 @@ function check(c, { r, port }, backend) {
   return o;
 }
 
+/** What both backends must agree on. */
+const answer = (o) => ({ environment: o.environment, adopted: o.adopted.length, warnings: o.warnings,
+  ready: o.ready.code ?? o.ready.value, watchdog: o.watchdogEnabled.code ?? o.watchdogEnabled.value });
+
 test(`generated environments: ${CASES} cases on ${backends.join(' and ')} (seed ${seed})`, { skip: crossBackendSkip() }, async (t) => {
-  t.diagnostic(`seed ${seed}: replay with SD_ACTIVATE_SEED=${seed}`);
-  const cases = fc.sample(caseArb, { seed, numRuns: CASES });
+  const adopted = Object.fromEntries(backends.map((b) => [b, 0]));
+  let runs = 0;
+  const started = Date.now();
+  const property = fc.asyncProperty(caseArb, async (c) => {
+    runs++;
+    const outs = await Promise.all(backends.map(async (b) => check(c, await runCase(c, b), b)));
+    outs.forEach((o, i) => { if (o.adopted.length) adopted[backends[i]]++; });
+    if (outs.length === 2) assert.deepEqual(answer(outs[1]), answer(outs[0]), `backends differ on ${JSON.stringify(c)}`);
+  });
   // A few fixed cases the generator may miss: valid, and valid but for another pid.
-  cases.push({ pid: 'self', fds: '1', names: 'web' }, { pid: '1', fds: '1' }, { pid: 'self', fds: '1', names: 'a:b' });
-  let adopted = 0;
-  for (const c of cases) {
-    const answers = [];
-    for (const b of backends) {
-      const res = await runCase(c, b);
-      const o = check(c, res, b);
-      if (o.adopted.length) adopted++;
-      answers.push({ environment: o.environment, adopted: o.adopted.length, warnings: o.warnings,
-        ready: o.ready.code ?? o.ready.value, watchdog: o.watchdogEnabled.code ?? o.watchdogEnabled.value });
-    }
-    if (answers.length === 2) assert.deepEqual(answers[1], answers[0], `backends differ on ${JSON.stringify(c)} (seed ${seed})`);
-  }
-  assert.ok(adopted > 0, 'the valid fixed case adopts fd 3');
+  const examples = [{ pid: 'self', fds: '1', names: 'web' }, { pid: '1', fds: '1' }, { pid: 'self', fds: '1', names: 'a:b' }];
+  await assertProperty(t, 'test/env-fuzz.test.js', property, { numRuns: CASES, examples: examples.map((c) => [c]) });
+  t.diagnostic(`${runs} cases in ${Date.now() - started} ms; adopted fd 3 in ${JSON.stringify(adopted)}`);
+  for (const b of backends) assert.ok(adopted[b] > 0, `${b}: the valid cases adopt fd 3`);
 });

@@ -3,21 +3,26 @@
 // value a service manager (or anyone who writes a unit file) can put in
 // LISTEN_PID / LISTEN_FDS / LISTEN_FDNAMES / WATCHDOG_USEC / WATCHDOG_PID /
 // NOTIFY_SOCKET, and for every sd_is_socket_* parameter. Cases come from a
-// seeded generator (fast-check); one child per backend runs all of them
-// against the raw native primitives and the results are compared case by case.
+// fast-check property over one case; for speed the generated cases are run
+// in a batch first, one child per backend running all of them against the
+// raw native primitives, and the property reads each case's results from the
+// batch. A divergence is then shrunk by fast-check, each shrink step running
+// its one case in two fresh children. At least half the cases are well-formed
+// activations for the child (LISTEN_FDS 1..3, exactly that many names), so the
+// paths where fds and names are actually passed are compared most.
 // The children use the test addon (test/native): the product's native sources
 // built with libsystemd wherever the host has it, so the comparison runs in
 // builds whose product has no libsystemd (USE_SYSTEMD=no) too, and it brings
 // the reference each result is held against, libsystemd's own blocking notify.
 //
-//   SD_ACTIVATE_SEED=<n> npm test -- test/parity.test.js   replays a run
-//   SD_ACTIVATE_PARITY_CASES=<n>                            more or fewer cases
+//   SD_ACTIVATE_SEED=<n> [SD_ACTIVATE_PATH=<p>] npm test -- test/parity.test.js
+//                                 replays a run [one shrunk case] (helpers/property.js)
+//   SD_ACTIVATE_PARITY_CASES=<n>  more or fewer cases (default 2000)
 //
 // It spawns its own two children, so it runs once per `npm test`, in the pass
 // of the first backend available (helpers/backends.js).
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -26,9 +31,9 @@ const fc = require('fast-check');
 const native = require('./helpers/native');
 const { openSocket, startChild } = require('./helpers/child');
 const { backendAvailable, crossBackendSkip } = require('./helpers/backends');
+const { seed, replayPath, assertProperty } = require('./helpers/property');
 
 const CHILD = path.join(__dirname, 'fixtures', 'parity-child.js');
-const seed = process.env.SD_ACTIVATE_SEED ? Number(process.env.SD_ACTIVATE_SEED) : crypto.randomInt(2 ** 31);
 const count = Number(process.env.SD_ACTIVATE_PARITY_CASES || 2000);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sdact-parity-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -130,42 +135,95 @@ const activationEnv = fc.record({
   NOTIFY_SOCKET: fc.constantFrom(undefined, '{recv}'),
 });
 
-const caseArb = fc.record({
-  env: fc.oneof({ weight: 3, arbitrary: wildEnv }, { weight: 1, arbitrary: activationEnv }),
+// Fds actually passed: LISTEN_PID the child's own pid, LISTEN_FDS 1..3 (the
+// child holds fds 3, 4, 5) and exactly that many names, which neither
+// backend may split differently (no ':' and no '\' inside a name). `passed`
+// is what sd_listen_fds_with_names(3) must return.
+const fdName = fc.oneof(fc.constantFrom('web', 'dns', 'a', 'unknown', 'é', ' ', '\t', '"q', "'", '@', '/', '\u2400',
+  'x'.repeat(300)), fc.stringMatching(/^[A-Za-z0-9_.-]{1,16}$/));
+const passedCase = fc.record({
+  names: fc.array(fdName, { minLength: 1, maxLength: 3 }),
+  WATCHDOG_USEC: fc.constantFrom(undefined, '1000000', '0'),
+  WATCHDOG_PID: fc.constantFrom(undefined, '{pid:10}'),
+  NOTIFY_SOCKET: fc.constantFrom(undefined, '{recv}', '@{recv-abs}'),
   notify: notifyArgs,
   probe,
-});
+}).map(({ names, notify, probe: p, ...rest }) => ({
+  env: { LISTEN_PID: '{pid:10}', LISTEN_FDS: String(names.length), LISTEN_FDNAMES: names.join(':'), ...rest },
+  passed: names, notify, probe: p,
+}));
+
+const caseArb = fc.oneof(
+  { weight: 2, arbitrary: fc.record({ env: wildEnv, notify: notifyArgs, probe }) },
+  { weight: 1, arbitrary: fc.record({ env: activationEnv, notify: notifyArgs, probe }) },
+  { weight: 4, arbitrary: passedCase },
+);
 
 // ---------------------------------------------------------------- runner
 
+let runId = 0;
 async function runBackend(backend, casesFile, receiver) {
-  const outFile = path.join(tmp, `${backend}.json`);
+  const id = runId++;
+  const outFile = path.join(tmp, `${backend}-${id}.json`);
   const fds = [openSocket('tcp', '127.0.0.1', 0).fd, openSocket('udp', '127.0.0.1', 0).fd,
-    openSocket('unix', path.join(tmp, `${backend}-inherited.sock`)).fd];
+    openSocket('unix', path.join(tmp, `${backend}-${id}-inherited.sock`)).fd];
   const child = startChild({ script: CHILD, args: [casesFile, outFile, receiver.path, receiver.abstract], fds,
     listenFds: null, listenPid: null, env: { SD_ACTIVATE_BACKEND: backend }, timeout: 120000 });
   const r = await child.done;
   assert.equal(r.signal, null, `${backend} child killed by ${r.signal}: ${r.stderr}`);
   assert.equal(r.code, 0, `${backend} child failed: ${r.stderr}`);
   const out = JSON.parse(fs.readFileSync(outFile, 'utf8'));
+  fs.rmSync(outFile);
   assert.equal(out.backend, backend);
   return out;
+}
+
+/** Both children over `cases`: [libsystemd results, builtin results], case by case. */
+async function runBoth(cases, receiver) {
+  const casesFile = path.join(tmp, `cases-${runId++}.json`);
+  fs.writeFileSync(casesFile, JSON.stringify(cases));
+  const [lib, builtin] = await Promise.all([runBackend('libsystemd', casesFile, receiver), runBackend('builtin', casesFile, receiver)]);
+  fs.rmSync(casesFile);
+  assert.deepEqual(builtin.openAtStart, lib.openAtStart, 'both children start with the same fd table');
+  assert.equal(lib.results.length, cases.length);
+  assert.equal(builtin.results.length, cases.length);
+  return cases.map((c, i) => [lib.results[i], builtin.results[i]]);
 }
 
 const show = (v) => JSON.stringify(v, (k, x) => (typeof x === 'string' && x.length > 60 ? `${x.slice(0, 40)}...(${x.length})` : x));
 const errName = (r) => (typeof r === 'number' && r < 0 ? util.getSystemErrorName(r) : r);
 
+/** Where the backends (or the main-thread sender and libsystemd's own notify) disagree on one case. */
+function divergences(a, b) {
+  const found = [];
+  for (const k of Object.keys(a)) {
+    if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) found.push({ k, libsystemd: a[k], builtin: b[k] });
+  }
+  // The main-thread sender (the same code on both backends) must agree with libsystemd's own notify.
+  if (a.notify !== a.notifyAsync) found.push({ k: 'notify vs libsystemd notify', libsystemd: a.notifyAsync, builtin: a.notify });
+  // And sent to the same text as an explicit address, it must give libsystemd's answer for NOTIFY_SOCKET.
+  if ('notifyTo' in a && a.notifyTo !== a.notifyAsync) {
+    found.push({ k: 'notify to an explicit address vs libsystemd notify', libsystemd: a.notifyAsync, builtin: a.notifyTo });
+  }
+  return found.map((d) => `${d.k}: libsystemd ${show(d.libsystemd)} (${errName(d.libsystemd?.result ?? d.libsystemd)}), ` +
+    `builtin ${show(d.builtin)} (${errName(d.builtin?.result ?? d.builtin)})`);
+}
+
+/** The property for one case and its two results. */
+function checkCase(c, [a, b]) {
+  const found = divergences(a, b);
+  assert.ok(found.length === 0, `backends diverge on ${show(c)}:\n  ${found.join('\n  ')}`);
+  if (c.passed) {
+    assert.deepEqual(a.listen, { result: c.passed.length, names: c.passed }, `fds passed, names returned: ${show(c)}`);
+  }
+}
+
 test(`builtin gives libsystemd's result for generated environments and probes (seed ${seed})`, { skip: crossBackendSkip() }, async (t) => {
-  t.diagnostic(`seed ${seed}, ${count} cases; replay with SD_ACTIVATE_SEED=${seed} npm test -- test/parity.test.js`);
   if (!backendAvailable('libsystemd', 'test')) {
     t.skip('the test addon has no libsystemd backend (libsystemd.so.0 is not on this host): nothing to compare against');
     return;
   }
   assert.ok(backendAvailable('builtin', 'test'));
-
-  const cases = fc.sample(caseArb, { seed, numRuns: count });
-  const casesFile = path.join(tmp, 'cases.json');
-  fs.writeFileSync(casesFile, JSON.stringify(cases));
 
   // The real receiver lives in this process, so fds it receives never
   // change the children's fd tables.
@@ -175,51 +233,54 @@ test(`builtin gives libsystemd's result for generated environments and probes (s
     received++;
     for (const fd of fds) native.close(fd);
   }));
-  let lib;
-  let builtin;
-  const started = Date.now();
-  try {
-    [lib, builtin] = await Promise.all([runBackend('libsystemd', casesFile, receiver), runBackend('builtin', casesFile, receiver)]);
-  } finally {
-    for (const h of handlers) h.close();
-  }
+  t.after(() => { for (const h of handlers) h.close(); });
+
+  // The batch: the cases fc.assert generates below (the same seed gives the
+  // same values in the same order), run at once in two children. A replayed
+  // path has one case: no batch.
+  const cases = replayPath ? [] : fc.sample(caseArb, { seed, numRuns: count });
+  let started = Date.now();
+  const pairs = cases.length ? await runBoth(cases, receiver) : [];
+  const batch = new Map(cases.map((c, i) => [JSON.stringify(c), pairs[i]]));
   t.diagnostic(`${cases.length} cases on both backends in ${Date.now() - started} ms; ${received} datagrams received`);
 
-  assert.deepEqual(builtin.openAtStart, lib.openAtStart, 'both children start with the same fd table');
-  assert.equal(lib.results.length, cases.length);
-  assert.equal(builtin.results.length, cases.length);
-
-  const divergences = [];
-  for (let i = 0; i < cases.length; i++) {
-    const a = lib.results[i];
-    const b = builtin.results[i];
-    for (const k of Object.keys(a)) {
-      if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) divergences.push({ i, k, libsystemd: a[k], builtin: b[k] });
+  let fromBatch = 0;
+  let alone = 0;
+  started = Date.now();
+  const property = fc.asyncProperty(caseArb, async (c) => {
+    let pair = batch.get(JSON.stringify(c));
+    if (pair) fromBatch++;
+    else {
+      alone++; // a shrink step (or a replayed path): this case alone, in two fresh children
+      [pair] = await runBoth([c], receiver);
     }
-    // The main-thread sender (the same code on both backends) must agree with libsystemd's own notify.
-    if (a.notify !== a.notifyAsync) divergences.push({ i, k: 'notify vs libsystemd notify', libsystemd: a.notifyAsync, builtin: a.notify });
-    // And sent to the same text as an explicit address, it must give libsystemd's answer for NOTIFY_SOCKET.
-    if ('notifyTo' in a && a.notifyTo !== a.notifyAsync) {
-      divergences.push({ i, k: 'notify to an explicit address vs libsystemd notify', libsystemd: a.notifyAsync, builtin: a.notifyTo });
-    }
+    checkCase(c, pair);
+  });
+  try {
+    await assertProperty(t, 'test/parity.test.js', property, { numRuns: count });
+  } finally {
+    if (alone) t.diagnostic(`${alone} cases run alone (shrinking) in ${Date.now() - started} ms`);
   }
-  if (divergences.length > 0) {
-    const first = divergences.slice(0, 8).map((d) => `case ${d.i} ${d.k}: libsystemd ${show(d.libsystemd)} ` +
-      `(${errName(d.libsystemd.result ?? d.libsystemd)}), builtin ${show(d.builtin)} (${errName(d.builtin.result ?? d.builtin)})\n` +
-      `  ${show(cases[d.i])}`);
-    assert.fail(`${divergences.length} divergences (seed ${seed}):\n${first.join('\n')}`);
-  }
+  if (replayPath) return;
+  assert.equal(fromBatch, count, 'the property saw exactly the batch\'s cases');
+  assert.equal(alone, 0);
 
   // The generator must reach every kind of answer, or the comparison says little.
+  const lib = pairs.map(([a]) => a);
   const kinds = (f) => {
     const m = new Map();
-    for (const r of lib.results.map(f)) { const k = r > 0 ? 'positive' : errName(r); m.set(k, (m.get(k) || 0) + 1); }
+    for (const r of lib.map(f)) { const k = r > 0 ? 'positive' : errName(r); m.set(k, (m.get(k) || 0) + 1); }
     return m;
   };
   const list = (m) => [...m].map(([k, n]) => `${k} ${n}`).join(', ');
   const listen = kinds((r) => r.listen.result);
   for (const k of ['positive', 0, 'EINVAL', 'ERANGE', 'EBADF']) assert.ok(listen.has(k), `listenFds never gave ${k}: ${list(listen)}`);
-  const split = lib.results.filter((r, i) => r.listen.result > 1 && /[\\:]/.test(cases[i].env.LISTEN_FDNAMES || ''));
+  // Most cases must pass fds and return their names, or the comparison is mostly of refusals.
+  const named = lib.filter((r) => r.listen.result > 0 && r.listen.names.length === r.listen.result &&
+    r.listen.names.some((n) => n !== 'unknown'));
+  assert.ok(listen.get('positive') >= count / 2, `fds passed in only ${listen.get('positive')} of ${count} cases`);
+  assert.ok(named.length >= count / 2, `names returned in only ${named.length} of ${count} cases`);
+  const split = lib.filter((r, i) => r.listen.result > 1 && /[\\:]/.test(cases[i].env.LISTEN_FDNAMES || ''));
   assert.ok(split.length > 0, 'no case had several fds with names to split');
   const watchdog = kinds((r) => r.watchdog.result);
   for (const k of ['positive', 0, 'EINVAL', 'ERANGE']) assert.ok(watchdog.has(k), `watchdogEnabled never gave ${k}`);
@@ -230,6 +291,6 @@ test(`builtin gives libsystemd's result for generated environments and probes (s
   const probes = kinds((r) => r.inet);
   for (const k of ['positive', 0, 'EINVAL', 'EBADF']) assert.ok(probes.has(k), `isSocketInet never gave ${k}`);
   assert.ok(kinds((r) => r.unix).has('positive'));
-  t.diagnostic(`answers (libsystemd): listenFds ${list(listen)} (${split.length} with names split); ` +
+  t.diagnostic(`answers (libsystemd): listenFds ${list(listen)} (${named.length} with names, ${split.length} with names split); ` +
     `watchdogEnabled ${list(watchdog)}; notify ${list(notify)}; explicit notify ${list(explicit)}; isSocketInet ${list(probes)}`);
 });

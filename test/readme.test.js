@@ -24,6 +24,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { openSocket, startChild, freePort } = require('./helpers/child');
+const { plainEnv, sanitizerSetenv } = require('./helpers/common');
 const { startReceiver } = require('./helpers/receiver');
 
 const ROOT = path.join(__dirname, '..');
@@ -176,8 +177,8 @@ test('README ten lines under the real systemd-socket-activate', { timeout: 60000
   const port = freePort();
   // systemd-socket-activate passes on only the variables named with -E.
   const pass = ['SD_ACTIVATE_BACKEND'].filter((k) => process.env[k] !== undefined).map((k) => `-E${k}=${process.env[k]}`);
-  const proc = spawn(SSA, [`-l127.0.0.1:${port}`, `-EPORT=${port}`, `-EADMIN_SOCKET=${sock}`, ...pass, process.execPath, app],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(SSA, [`-l127.0.0.1:${port}`, `-EPORT=${port}`, `-EADMIN_SOCKET=${sock}`, ...pass, ...sanitizerSetenv(),
+    process.execPath, app], { env: plainEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => proc.kill('SIGKILL'));
   const out = output(proc);
   await new Promise((resolve) => proc.stderr.once('data', resolve)); // "Listening on 127.0.0.1:PORT as 3."

@@ -12,7 +12,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { tmpdir } = require('./helpers/common');
+const { tmpdir, plainEnv } = require('./helpers/common');
 const native = require('./helpers/native');
 const sd = require('../dist');
 const { removeOwnSocketFile, removeStaleSocketFile } = require('../dist/socket-file');
@@ -49,7 +49,7 @@ test('a directory flipped on the path by another user never makes a live socket 
   const flipper = spawn(process.execPath, ['-e', `
     const fs = require('fs'); const [link, a, b] = process.argv.slice(1); let i = 0;
     for (;;) { const tmp = link + '.' + (i & 1); try { fs.unlinkSync(tmp); } catch {} fs.symlinkSync(i++ & 1 ? a : b, tmp); fs.renameSync(tmp, link); }`,
-  link, stale, victim], { uid: NOBODY, gid: NOBODY, cwd: '/', stdio: ['ignore', 'ignore', 'pipe'] });
+  link, stale, victim], { uid: NOBODY, gid: NOBODY, cwd: '/', env: plainEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
   let flipErr = '';
   flipper.stderr.on('data', (d) => { flipErr += d; });
   await new Promise((resolve, reject) => { flipper.once('spawn', resolve); flipper.once('error', reject); });

@@ -10,6 +10,7 @@ const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { startReceiver } = require('./helpers/receiver');
 const { runChild, FIXTURES } = require('./helpers/child');
+const { plainEnv, shExec } = require('./helpers/common');
 
 function app(mode, env, { arg, timeout = 20000 } = {}) {
   return runChild({ script: 'watchdog-app.js', args: arg ? [mode, arg] : [mode], env, timeout });
@@ -56,8 +57,8 @@ test('watchdogEnabled reads WATCHDOG_USEC and honours WATCHDOG_PID', async () =>
   const out = await new Promise((resolve, reject) => {
     const env = { ...process.env, WATCHDOG_USEC: '3000000' };
     delete env.NOTIFY_SOCKET;
-    const p = spawn('sh', ['-c', 'WATCHDOG_PID=$$ exec "$0" "$@"', process.execPath,
-      path.join(FIXTURES, 'watchdog-app.js'), 'enabled'], { env });
+    const p = spawn('sh', ['-c', shExec('WATCHDOG_PID=$$'), process.execPath,
+      path.join(FIXTURES, 'watchdog-app.js'), 'enabled'], { env: plainEnv(env) });
     let s = '';
     p.stdout.on('data', (d) => { s += d; });
     p.on('error', reject);

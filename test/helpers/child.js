@@ -6,6 +6,7 @@
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const native = require('./native');
+const { plainEnv, shExec, slack } = require('./common');
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures');
 
@@ -33,7 +34,7 @@ function openSocket(kind, address, port = 0, { backlog = 128, v6only = -1 } = {}
  *   env        extra environment
  *   script     a fixture file name (in test/fixtures) or an absolute path
  *   input      text for stdin
- *   timeout    ms before the child is killed (default 20000)
+ *   timeout    ms before the child is killed (default 20000, times SD_ACTIVATE_TIME_SCALE)
  * Resolves { code, signal, stdout, stderr, lines, json } where json is the
  * last stdout line parsed as JSON (or undefined).
  */
@@ -55,19 +56,20 @@ function startChild({ fds = [], listenFds, names, listenPid, env = {}, script, a
   const file = path.isAbsolute(script) ? script : path.join(FIXTURES, script);
   let argv;
   if (listenPid === 'self') {
-    argv = ['sh', ['-c', 'LISTEN_PID=$$ exec "$0" "$@"', process.execPath, ...nodeArgs, file, ...args]];
+    argv = ['sh', ['-c', shExec('LISTEN_PID=$$'), process.execPath, ...nodeArgs, file, ...args]];
   } else {
     if (listenPid !== null && listenPid !== undefined) childEnv.LISTEN_PID = String(listenPid);
     argv = [process.execPath, [...nodeArgs, file, ...args]];
   }
-  const proc = spawn(argv[0], argv[1], { env: childEnv, stdio: ['pipe', 'pipe', 'pipe', ...fds] });
+  const proc = spawn(argv[0], argv[1], { env: argv[0] === 'sh' ? plainEnv(childEnv) : childEnv,
+    stdio: ['pipe', 'pipe', 'pipe', ...fds] });
   if (!keep) for (const fd of fds) native.close(fd);
   let stdout = '';
   let stderr = '';
   proc.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
   proc.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
   if (input !== undefined) proc.stdin.end(input); else proc.stdin.end();
-  const timer = setTimeout(() => proc.kill('SIGKILL'), timeout);
+  const timer = setTimeout(() => proc.kill('SIGKILL'), slack(timeout));
   const done = new Promise((resolve, reject) => {
     proc.on('error', reject);
     proc.on('close', (code, signal) => {

@@ -6,6 +6,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
+const { plainEnv } = require('./common');
 
 let counter = 0;
 
@@ -49,7 +50,7 @@ async function startReceiver({ kind = 'path', rcvbuf } = {}) {
     : path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sdact-notify-')), 'notify.sock');
   const args = [path.join(__dirname, 'notify-receiver.py'), address];
   if (rcvbuf) args.push(String(rcvbuf));
-  const proc = spawn('/usr/bin/python3', args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn('/usr/bin/python3', args, { env: plainEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
   const got = collector(address);
   const rl = readline.createInterface({ input: proc.stdout });
   let readyResolve;
