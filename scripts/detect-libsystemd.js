@@ -12,6 +12,7 @@
 //   dlopen no link-time libsystemd; loaded at run time (prebuilt binaries)
 'use strict';
 const { spawnSync } = require('node:child_process');
+const path = require('node:path');
 
 const what = process.argv[2];
 const raw = (process.argv[3] || process.env.USE_SYSTEMD || process.env.npm_config_use_systemd || 'auto')
@@ -67,14 +68,19 @@ const defines = ['NAPI_VERSION=8', 'NAPI_DISABLE_CPP_EXCEPTIONS', '_GNU_SOURCE']
 if (d.backend === 'libsystemd') defines.push('SDACT_LIBSYSTEMD=1');
 if (d.backend === 'dlopen') defines.push('SDACT_DLOPEN=1');
 
+// SDACT_PREBUILD=1 (set by scripts/prebuilds.js): a binary for other hosts.
+// Every libc reference is pinned to the version at the floor (GLIBC_2.28 on
+// x64, 2.17 on arm64) by a force-included header; the C++ runtime stays the
+// shared libstdc++ that Node itself loads (docs/building.md).
+const prebuild = process.env.SDACT_PREBUILD === '1';
+if (prebuild && d.backend !== 'dlopen') fail('SDACT_PREBUILD=1 needs USE_SYSTEMD=dlopen');
+const compat = path.join(__dirname, '..', 'native', 'glibc-compat.h');
+
 const out = {
   mode: d.backend,
   defines: defines.join(' '),
-  cflags: d.cflags || '',
-  // Prebuilt (dlopen) binaries also carry their own C++ runtime, so they load
-  // where libstdc++ is absent (distroless); ldd then lists only libc's family.
-  libs: [d.libs || '', '-ldl', d.backend === 'dlopen' ? '-static-libstdc++ -static-libgcc' : '']
-    .filter(Boolean).join(' '),
+  cflags: [d.cflags || '', prebuild ? `-include ${compat}` : ''].filter(Boolean).join(' '),
+  libs: [d.libs || '', '-ldl'].filter(Boolean).join(' '),
 }[what];
 if (out === undefined) fail('usage: detect-libsystemd.js <defines|cflags|libs|mode> [USE_SYSTEMD]');
 if (what === 'mode') process.stderr.write(`sd-activate: USE_SYSTEMD=${mode} -> ${d.backend} backend\n`);
