@@ -40,6 +40,7 @@ function child() {
     const sent = sd.ready('smoke');
     process.stdout.write(JSON.stringify({
       pid: process.pid, node: process.version, arch: process.arch,
+      glibc: process.report.getReport().header.glibcVersionRuntime,
       backend: info.backend, linkage: info.linkage, libsystemdVersion: info.libsystemdVersion,
       loadError: info.loadError && info.loadError.message,
       inherited: activation.inherited('http'), readySent: sent, addon: nodeFiles,
