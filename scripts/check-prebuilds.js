@@ -55,7 +55,7 @@ function cmp(a, b) {
 
 /** Highest needed version of each kind (GLIBC, GLIBCXX, CXXABI, GCC) in a file. */
 function highest(file) {
-  const text = execFileSync('readelf', ['-V', '-W', file], { encoding: 'utf8' });
+  const text = execFileSync('readelf', ['-V', '-W', file], { encoding: 'utf8', maxBuffer: 256 << 20 });
   // Only the "Version needs" section: what the file requires, not what it defines.
   const needs = text.split(/\n(?=Version )/).filter((s) => s.startsWith('Version needs')).join('\n');
   const out = {};

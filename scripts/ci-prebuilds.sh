@@ -63,14 +63,15 @@ begin "clean clone: npm ci --ignore-scripts, npm run prebuilds, npm pack"
 git clone -q --no-hardlinks "$ROOT" "$WORK/clone"
 git -C "$WORK/clone" checkout -q "$(git -C "$ROOT" rev-parse HEAD)"
 git -C "$ROOT" diff --quiet HEAD || echo "note: uncommitted changes in $ROOT are not in this build (it builds HEAD)"
-(
-  cd "$WORK/clone"
-  npm ci --ignore-scripts --no-audit >/dev/null
-  npm run prebuilds
-  node scripts/check-prebuilds.js --node "x64=$NODE_X64_20" --node "arm64=$NODE_ARM64_20" --json "$WORK/prebuilds.json"
-  [ ! -e build ] || die "the release build left a build/ directory"
-  npm pack --pack-destination "$WORK" --silent >"$WORK/tarball-name"
-) || die "release build failed"
+# (one command at a time: `set -e` does not apply inside `( ... ) || die`)
+cd "$WORK/clone"
+npm ci --ignore-scripts --no-audit >/dev/null || die "npm ci in the clean clone"
+npm run prebuilds || die "npm run prebuilds"
+node scripts/check-prebuilds.js --node "x64=$NODE_X64_20" --node "arm64=$NODE_ARM64_20" --json "$WORK/prebuilds.json" \
+  || die "symbol floors"
+[ ! -e build ] || die "the release build left a build/ directory"
+npm pack --pack-destination "$WORK" --silent >"$WORK/tarball-name" || die "npm pack"
+cd "$ROOT"
 TARBALL=$WORK/$(tail -1 "$WORK/tarball-name")
 tar tzf "$TARBALL" >"$WORK/contents"
 for f in prebuilds/linux-x64/sd-activate.glibc.node prebuilds/linux-arm64/sd-activate.glibc.node \
@@ -122,8 +123,15 @@ begin "x64 prebuild, toolchain and libsystemd.so.0 hidden"
 HIDE_LIBSYSTEMD=1 hidden node "$SMOKE" --project "$WORK/app" --prebuild --expect builtin/none || die "smoke test with libsystemd hidden"
 end
 
-begin "install time with a toolchain (same tarball)"
-rm -rf "$WORK/app-tc" && mkdir -p "$WORK/app-tc" && (cd "$WORK/app-tc" && npm init -y >/dev/null && npm install --no-audit "$TARBALL" >/dev/null)
+begin "x64 install with the toolchain present (the prebuild is still used)"
+rm -rf "$WORK/app-tc" && mkdir -p "$WORK/app-tc"
+(cd "$WORK/app-tc" && npm init -y >/dev/null && npm install --no-audit "$TARBALL" >/dev/null) || die "install with a toolchain"
+[ ! -e "$WORK/app-tc/node_modules/sd-activate/build" ] || die "the install compiled although a prebuild matches"
+end
+
+begin "x64 source build in the consumer (USE_SYSTEMD set: npm rebuild sd-activate)"
+(cd "$WORK/app-tc" && USE_SYSTEMD=auto npm rebuild sd-activate >/dev/null) || die "source build in the consumer"
+[ -f "$WORK/app-tc/node_modules/sd-activate/build/Release/sd_activate.node" ] || die "npm rebuild built nothing"
 end
 
 # ---------------------------------------------------------------- Node versions

@@ -32,7 +32,9 @@ else parent().catch((err) => { console.error(`smoke: FAILED: ${err.message}`); p
 
 function child() {
   const project = args[1];
-  const sd = require(require.resolve('sd-activate', { paths: [project] }));
+  // The installed copy, explicitly: from inside this repository a bare
+  // 'sd-activate' would resolve to the repository itself (self-reference).
+  const sd = require(path.join(project, 'node_modules', 'sd-activate'));
   const activation = sd.activate({ http: { port: Number(args[2]), bind: '127.0.0.1' } });
   activation.listen('http', () => http.createServer((req, res) => res.end(`${process.pid}\n`))).then(() => {
     const info = sd.backendInfo();
@@ -51,7 +53,7 @@ function child() {
 
 async function parent() {
   const project = path.resolve(opt('--project', '.'));
-  const pkg = path.dirname(require.resolve('sd-activate/package.json', { paths: [project] }));
+  const pkg = path.join(project, 'node_modules', 'sd-activate');
   const expect = opt('--expect');
   const timeout = Number(opt('--timeout', 60000));
   const nodeBin = opt('--node', process.execPath);
