@@ -134,6 +134,11 @@ begin "x64 source build in the consumer (USE_SYSTEMD set: npm rebuild sd-activat
 [ -f "$WORK/app-tc/node_modules/sd-activate/build/Release/sd_activate.node" ] || die "npm rebuild built nothing"
 end
 
+begin "that source build with libsystemd.so.0 hidden (a copied build): builtin, not unavailable"
+node "$SMOKE" --project "$WORK/app-tc" --expect libsystemd/dlopen || die "smoke test of the source build"
+HIDE_LIBSYSTEMD=1 hidden node "$SMOKE" --project "$WORK/app-tc" --expect builtin/none || die "copied source build"
+end
+
 # ---------------------------------------------------------------- Node versions
 for n in "${NODE_X64[@]}"; do
   begin "x64 prebuild on Node $("$n" --version)"
