@@ -148,6 +148,11 @@ function unavailable(): NativeBinding {
 
 function load(): NativeBinding {
   const root = path.join(__dirname, '..');
+  if (process.platform !== 'linux') {
+    // systemd is Linux-only: no addon is built or shipped for other systems.
+    loadError = new Error(`sd-activate's native addon is Linux-only (this is ${process.platform}-${process.arch})`);
+    return unavailable();
+  }
   try {
     // node-gyp-build looks in build/Release first too; going there directly
     // saves loading and running its lookup (about 2 ms at import) for source
@@ -167,6 +172,22 @@ function load(): NativeBinding {
     loadError = err instanceof Error ? err : new Error(String(err));
     return unavailable();
   }
+}
+
+/**
+ * Why the addon did not load and the fix that applies to the package's user
+ * (not to this repository): one sentence for warnings and the command's
+ * errors, `''` when it loaded. @internal
+ */
+export function loadProblem(): string {
+  if (!loadError) return '';
+  const reason = loadError.message.split('\n')[0] ?? '';
+  if (process.platform !== 'linux') return `${reason}; systemd socket activation and notify exist on Linux only`;
+  const fix = /No native build was found/.test(reason)
+    ? `the package has no prebuilt binary for linux-${process.arch}; install a C++ compiler, make and python3, ` +
+      'then run `npm rebuild sd-activate`'
+    : 'rebuild it from source for this system: `npm rebuild sd-activate` (needs a C++ compiler, make and python3)';
+  return `${reason}; ${fix}`;
 }
 
 /** The loaded binding (or the unavailable fallback). @internal */

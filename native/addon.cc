@@ -12,7 +12,7 @@
 
 #include <atomic>
 #include <string>
-#include <thread>
+#include <pthread.h>
 #include <vector>
 
 #include "args.h"
@@ -168,7 +168,16 @@ class NotifyReceiver : public Napi::ObjectWrap<NotifyReceiver> {
     setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
     fd_ = fd;
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "sd-notify-receiver", 0, 1);
-    thread_ = std::thread([this]() { Run(); });
+    // pthread, not std::thread: std::thread's constructor needs GLIBCXX_3.4.22,
+    // newer than what Node 20's own binary requires (docs/building.md).
+    if (pthread_create(&thread_, nullptr, &NotifyReceiver::RunThread, this) == 0) {
+      running_ = true;
+    } else {
+      close(fd_);
+      fd_ = -1;
+      tsfn_.Release();
+      Napi::Error::New(env, "pthread_create failed").ThrowAsJavaScriptException();
+    }
   }
 
   ~NotifyReceiver() override { Stop(); }
@@ -179,6 +188,11 @@ class NotifyReceiver : public Napi::ObjectWrap<NotifyReceiver> {
     for (uint32_t j = 0; j < m->fds.size(); j++) fds.Set(j, m->fds[j]);
     cb.Call({Napi::String::New(env, m->text), Napi::Number::New(env, m->pid), fds});
     delete m;
+  }
+
+  static void* RunThread(void* self) {
+    static_cast<NotifyReceiver*>(self)->Run();
+    return nullptr;
   }
 
   void Run() {
@@ -199,7 +213,8 @@ class NotifyReceiver : public Napi::ObjectWrap<NotifyReceiver> {
     if (fd_ < 0) return;
     stopping_ = true;
     shutdown(fd_, SHUT_RDWR);
-    if (thread_.joinable()) thread_.join();
+    if (running_) pthread_join(thread_, nullptr);
+    running_ = false;
     close(fd_);
     fd_ = -1;
     tsfn_.Release();
@@ -214,7 +229,8 @@ class NotifyReceiver : public Napi::ObjectWrap<NotifyReceiver> {
 
   int fd_ = -1;
   std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  pthread_t thread_{};
+  bool running_ = false;
   Napi::ThreadSafeFunction tsfn_;
 };
 

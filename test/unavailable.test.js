@@ -29,3 +29,35 @@ test('no addon: imports, backend unavailable, nothing inherited, notify false, s
   assert.equal(out.ready, false);
   assert.deepEqual(out.targets, [{ host: '127.0.0.1', port: 0 }], 'nothing adopted: the listener binds itself');
 });
+
+const { spawnSync } = require('node:child_process');
+const DIST = path.join(__dirname, '..', 'dist');
+
+test('no addon, sockets passed: SD_ACTIVATE_UNAVAILABLE gives the load error and the fix', () => {
+  const code = `const sd = require(${JSON.stringify(DIST)});
+    const warnings = [];
+    const a = sd.activate({ http: { port: 0, bind: '127.0.0.1' } }, { onWarning: (w) => warnings.push(w) });
+    console.log(JSON.stringify({ warnings: warnings.map((w) => ({ code: w.code, message: w.message })), targets: a.targets('http') }));`;
+  const r = spawnSync(process.execPath, ['-r', preload, '-e', code], {
+    env: { ...process.env, LISTEN_FDS: '1', LISTEN_PID: String(process.pid) }, encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  const w = out.warnings.find((x) => x.code === 'SD_ACTIVATE_UNAVAILABLE');
+  assert.ok(w, JSON.stringify(out.warnings));
+  assert.match(w.message, /No native build was found/, 'the reason');
+  assert.match(w.message, /npm rebuild sd-activate/, "the consumer's fix");
+  assert.doesNotMatch(w.message, /npm run build/, "not this repository's own script");
+  assert.deepEqual(out.targets, [{ host: '127.0.0.1', port: 0 }], 'binds itself');
+});
+
+test('no addon: the command prints the load error and the fix that applies to a consumer', () => {
+  const r = spawnSync(process.execPath, ['-r', preload, path.join(DIST, 'cli.js'), '-l', '127.0.0.1:0', '--', process.execPath, '-e', '1'],
+    { encoding: 'utf8', timeout: 20000 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /native addon did not load/);
+  assert.match(r.stderr, /No native build was found/, 'backendInfo().loadError');
+  assert.match(r.stderr, /npm rebuild sd-activate/);
+  assert.doesNotMatch(r.stderr, /npm run build/);
+  assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+});

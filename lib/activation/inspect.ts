@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { native } from '../binding';
+import { loadProblem, native } from '../binding';
 import type { Candidate } from './match';
 import type { PlanOptions } from './plan';
 import { consume, describeSocket, type LISTEN_ENV } from '../sockets';
@@ -65,7 +65,7 @@ export function inspect(options: { unsetEnvironment?: boolean } = {}): Inspectio
   if (native.backend === 'unavailable' && env.LISTEN_FDS !== undefined) {
     environment = 'unavailable';
     warnings.push(warning('SD_ACTIVATE_UNAVAILABLE', `the service manager passed sockets (${envText}) but the native addon could not load ` +
-      '(see backendInfo().loadError); they are not used and every listener binds itself.'));
+      `(${loadProblem()}); they are not used and every listener binds itself.`));
   } else if (c.error && c.unnamed) {
     // Only the names are wrong: the sockets are this process's, so match them by address.
     environment = 'inherited';

@@ -54,6 +54,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`sd-activate ${version()}\n`);
       return 0;
     }
+    if (process.platform !== 'linux') {
+      // Sockets are passed the way systemd passes them, which needs the Linux addon.
+      throw new CliError(1, `runs on Linux only (this is ${process.platform}); systemd socket activation and ` +
+        'notify do not exist here. Run the app directly, or under sd-activate on a Linux host.');
+    }
     const options = parsed.options;
     quiet = options.quiet;
     checkWatchPaths(options.watch);

@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { native, type RawSocketInfo } from '../binding';
+import { loadProblem, native, type RawSocketInfo } from '../binding';
 import { errnoName } from '../errors';
 import { removeOwnSocketFile, removeStaleSocketFile } from '../socket-file';
 import { formatSocket } from '../sockets';
@@ -63,7 +63,7 @@ function openOne(spec: ListenSpec, backlog: number): number {
  */
 export async function bindSockets(specs: ListenSpec[], names: string[], backlog: number): Promise<BoundSocket[]> {
   if (native.backend === 'unavailable') {
-    throw new CliError(1, 'the native addon did not load, so sockets cannot be bound (run `npm run build`)');
+    throw new CliError(1, `the native addon did not load, so sockets cannot be bound: ${loadProblem()}`);
   }
   const bound: BoundSocket[] = [];
   try {
