@@ -39,9 +39,9 @@ function openParent(path: string): Parent | string {
   }
   const at = `/proc/self/fd/${fd}/${name}`;
   const why = untrusted(fs.fstatSync(fd)) ?? (fs.existsSync(`/proc/self/fd/${fd}`) ? undefined : '/proc is not mounted');
-  if (why !== undefined || Buffer.byteLength(at) > 107) {
+  if (why !== undefined) {
     fs.closeSync(fd);
-    return why ?? 'its name is too long to probe through its directory';
+    return why;
   }
   return { fd, at };
 }
@@ -80,6 +80,8 @@ export async function removeStaleSocketFile(path: string): Promise<StaleSocketRe
     const before = lstat(p.at);
     if (!before) return { state: 'absent' };
     if (!before.isSocket()) return { state: 'not-a-socket' };
+    // connect(2) takes at most 107 bytes; probing by the original path instead could reach another file.
+    if (Buffer.byteLength(p.at) > 107) return { state: 'refused', reason: 'its name is too long to probe through its directory' };
     const probe = await probeUnixSocket(p.at);
     if (probe === 'gone') return { state: 'absent' };
     if (probe === 'live') return { state: 'live' };

@@ -28,7 +28,9 @@
  *   (missing, or another kind of file there): clients cannot reach it by path;
  * - `SD_ACTIVATE_FDNAMES_IGNORED`: LISTEN_FDNAMES did not fit LISTEN_FDS; the sockets are
  *   matched by address with every name `unknown`;
- * - `SD_ACTIVATE_LISTEN_FAILED`: a listen given to `lifecycle()` failed; the process exits.
+ * - `SD_ACTIVATE_LISTEN_FAILED`: a listen given to `lifecycle()` failed; the process exits;
+ * - `SD_ACTIVATE_STALE_SOCKET_KEPT`: `activation.listen()` did not remove a socket file at a
+ *   path it binds, because its directory is not safe to remove in (writable by other users).
  */
 export type WarningCode =
   | 'SD_ACTIVATE_REJECTED_FD'
@@ -44,7 +46,8 @@ export type WarningCode =
   | 'SD_ACTIVATE_REBIND_REFUSED'
   | 'SD_ACTIVATE_SOCKET_PATH_GONE'
   | 'SD_ACTIVATE_FDNAMES_IGNORED'
-  | 'SD_ACTIVATE_LISTEN_FAILED';
+  | 'SD_ACTIVATE_LISTEN_FAILED'
+  | 'SD_ACTIVATE_STALE_SOCKET_KEPT';
 
 /** The prefix of every warning message. @internal */
 export const PREFIX = 'sd-activate: ';

@@ -727,8 +727,12 @@ test('outside systemd the default logger is silent; logger: false keeps info lin
   assert.equal(off.ready.inherited.web, true);
   assert.doesNotMatch((await off.stop()).stderr, /sd-activate: listener/);
   const t = openSocket('tcp', '127.0.0.1', 0);
-  const mine = await startApp({ config: { web: { port: t.port, bind: '127.0.0.1' } }, logger: 'capture' }, { fds: [t.fd] });
-  assert.deepEqual(mine.ready.log, [['info', `sd-activate: listener "web": adopted inherited fd 3 (tcp 127.0.0.1:${t.port}, via 127.0.0.1)`]]);
+  const junk = openSocket('tcp', '127.0.0.1', 0);
+  const mine = await startApp({ config: { web: { port: t.port, bind: '127.0.0.1' } }, logger: 'capture' }, { fds: [t.fd, junk.fd] });
+  assert.deepEqual(mine.ready.log.map(([k, l]) => [k, l.slice(0, 70)]), [
+    ['warn', `sd-activate: rejected inherited fd 4 (tcp 127.0.0.1:${junk.port} (listening)): no listener`.slice(0, 70)],
+    ['info', `sd-activate: listener "web": adopted inherited fd 3 (tcp 127.0.0.1:${t.port}, via 127.0.0.1)`.slice(0, 70)],
+  ], 'a logger given gets the info lines and every warning');
   assert.doesNotMatch((await mine.stop()).stderr, /sd-activate: listener/);
 });
 

@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import { native, type BackendName } from '../binding';
 import { EX_CONFIG, SdActivateError } from '../errors';
 import type { Logger } from '../journal';
-import { removeStaleSocket } from '../socket-file';
+import { removeStaleSocketFile } from '../socket-file';
 import { formatSocket } from '../sockets';
 import { object, optionalFunction, own } from '../validate';
 import { warning, type Warning, type WarningCode } from '../warnings';
@@ -30,7 +30,7 @@ export type { AdoptedSocket, RejectedSocket } from './settle';
 export type ActivationWarningCode = Extract<WarningCode,
   | 'SD_ACTIVATE_REJECTED_FD' | 'SD_ACTIVATE_LISTEN_PID_MISMATCH' | 'SD_ACTIVATE_MALFORMED_ENV' | 'SD_ACTIVATE_UNAVAILABLE'
   | 'SD_ACTIVATE_MISSING_FDNAME' | 'SD_ACTIVATE_FDNAMES_IGNORED' | 'SD_ACTIVATE_ADDRESS_HELD' | 'SD_ACTIVATE_SOCKET_PATH_GONE'
-  | 'SD_ACTIVATE_REBIND_REFUSED'>;
+  | 'SD_ACTIVATE_REBIND_REFUSED' | 'SD_ACTIVATE_STALE_SOCKET_KEPT'>;
 
 /** One warning from {@link activate}. */
 export type ActivationWarning = Warning<ActivationWarningCode>;
@@ -56,15 +56,16 @@ export interface ActivateOptions {
    */
   unsetEnvironment?: boolean;
   /**
-   * Where the operator's log lines go: one line per adopted socket (listener,
-   * fd, address) and one per listener that binds itself, so `journalctl -u app`
-   * shows what happened; also the refused `rebind()` and an address held by
-   * the manager. Any object with `info` and `warn` methods taking one string
-   * (`console`, pino, winston); `false`: no info lines (warn lines still go
-   * to stderr). Default: stderr, only when sockets were passed to this
-   * process (outside systemd the default is silent), each line prefixed with
-   * its priority (`<6>`, `<4>`) when stderr is the journal. Warnings keep
-   * going to `onWarning` / `process.emitWarning` whatever this is.
+   * Where the operator's log lines go: `info` gets one line per adopted socket
+   * (listener, fd, address) and one per listener that binds itself, so
+   * `journalctl -u app` shows what happened; a logger given here also gets
+   * each warning's message through `warn`. Any object with `info` and `warn`
+   * methods taking one string (`console`, pino, winston); `false`: no log
+   * lines. Default: stderr, only when sockets were passed to this process
+   * (outside systemd the default is silent), each line prefixed with its
+   * priority (`<6>`, `<4>`) when stderr is the journal, where each warning is
+   * then also written at `<4>`. Warnings keep going to `onWarning` /
+   * `process.emitWarning` whatever this is.
    */
   logger?: Logger | false;
 }
@@ -257,7 +258,10 @@ export class Activation<C extends Record<string, ListenerConfig> = Record<string
     this.#listening.add(name);
     try {
       for (const [i, t] of targets.entries()) {
-        if ('path' in t && !t.path.startsWith('\0')) await removeStaleSocket(t.path);
+        if ('path' in t && !t.path.startsWith('\0')) {
+          const r = await removeStaleSocketFile(t.path);
+          if (r.state === 'refused') this.#log.warn('SD_ACTIVATE_STALE_SOCKET_KEPT', `did not remove the socket file ${t.path} before binding listener ${JSON.stringify(name)}: ${r.reason}; the bind fails with EADDRINUSE if nothing listens there. Remove it yourself, or use a directory only its owner can write.`);
+        }
         const s = factory(t, i);
         const kind = this.#get(name).kind;
         if (kind === 'stream' ? !(s instanceof net.Server) : !(s instanceof dgram.Socket)) {

@@ -166,6 +166,7 @@ export class Log {
   emit(w: Warning): void {
     emit(w, this.#onWarning);
     if (this.#journalWarnings) stderrLogger.warn(w.message);
+    else if (this.#logger && this.#logger !== stderrLogger) this.#logger.warn(w.message);
   }
 
   /** Write info lines (each prefixed `sd-activate: `), when there is a logger; to stderr in one write. */

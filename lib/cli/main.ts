@@ -43,7 +43,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     error: (line) => { process.stderr.write(`sd-activate: ${line}\n`); },
   };
   let sockets: BoundSocket[] = [];
-  let pidFile: string | undefined;
+  let pidFile: { path: string; dev: number; ino: number } | undefined;
   try {
     const parsed = parseArgs(argv);
     if (parsed.action === 'help') {
@@ -94,24 +94,39 @@ export async function main(argv: readonly string[]): Promise<number> {
  *
  * @throws {@link CliError} (status 1) when it cannot be written
  */
-function writePidFile(file: string): string {
+function writePidFile(file: string): { path: string; dev: number; ino: number } {
+  const C = fs.constants;
   try {
-    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
+    // A new file only (O_EXCL: no link, FIFO or other file is opened); a leftover
+    // regular file of this user with one link is replaced.
+    let fd: number;
+    try {
+      fd = fs.openSync(file, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const st = fs.lstatSync(file);
+      const me = typeof process.geteuid === 'function' ? process.geteuid() : st.uid;
+      if (!st.isFile() || st.nlink !== 1 || st.uid !== me) throw new Error('something other than a pid file of this user is there (not replaced)');
+      fs.unlinkSync(file);
+      fd = fs.openSync(file, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o644);
+    }
     try {
       fs.writeSync(fd, `${process.pid}\n`);
+      const st = fs.fstatSync(fd);
+      return { path: file, dev: st.dev, ino: st.ino };
     } finally {
       fs.closeSync(fd);
     }
-    return file;
   } catch (err) {
     throw new CliError(1, `cannot write the pid file ${file}: ${(err as Error).message}`);
   }
 }
 
-/** Remove the pid file, if it still holds this process's pid. */
-function removePidFile(file: string): void {
+/** Remove the pid file, if it is still the file this process wrote. */
+function removePidFile(file: { path: string; dev: number; ino: number }): void {
   try {
-    if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
+    const st = fs.lstatSync(file.path);
+    if (st.dev === file.dev && st.ino === file.ino) fs.unlinkSync(file.path);
   } catch {
     // gone already
   }
