@@ -95,16 +95,30 @@ function familyGate(desc, entry) {
   return true;
 }
 
-function withinEntry(desc, entry, ipv6Only) {
-  if (!familyGate(desc, entry)) return false;
+const isV6AnyEntry = (e) => e === '::*' || (e !== undefined && e !== '*' && familyGate({ family: 'inet' }, e) === false);
+const isV4AnyEntry = (e) => e === '*' || e === '0.0.0.0';
+
+/**
+ * Whether a socket lies within a listener's bind entries (the seed's rules):
+ * every destination it accepts is allowed by an entry that may take a socket
+ * of its family (the wildcards only their own, but `*` beside `::*` takes a
+ * dual-stack socket's IPv4), where `::*` beside entries reaching IPv4 allows
+ * IPv6 only; and at least one such entry reaches it.
+ */
+function withinListener(desc, cfg) {
+  const v6o = cfg.ipv6Only === true;
+  const entries = entriesOf(cfg);
+  const v4Elsewhere = entries.some((e) => e !== undefined && !isV6AnyEntry(e) && UNIVERSE.some((p) => p.f === 4 && allows(e, v6o, p)));
+  const allowsP = (e, p) => !(v4Elsewhere && isV6AnyEntry(e) && p.f === 4) && allows(e, v6o, p);
+  const pair = desc.family === 'inet6' && entries.some(isV6AnyEntry);
+  const admitting = entries.filter((e) => familyGate(desc, e) || (pair && isV4AnyEntry(e)));
   let any = false;
   for (const p of UNIVERSE) {
     const acc = accepts(desc, p);
     if (acc === null) return false;
-    if (acc) {
-      any = true;
-      if (!allows(entry, ipv6Only, p)) return false;
-    }
+    if (!acc) continue;
+    any = true;
+    if (!admitting.some((e) => allowsP(e, p))) return false;
   }
   return any;
 }
@@ -138,7 +152,7 @@ function oracleAllows(cfg, c) {
   }
   if (d.family === 'unix') return false;
   if (cfg.port === undefined || (cfg.port === 0 ? cfg.fdname === undefined : d.port !== cfg.port)) return false;
-  return entriesOf(cfg).some((e) => withinEntry(d, e, cfg.ipv6Only === true));
+  return withinListener(d, cfg);
 }
 
 // ------------------------------------------------------------------ generators

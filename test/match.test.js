@@ -65,6 +65,10 @@ test('wildcards are per family: * takes only AF_INET sockets, ::* only AF_INET6 
   assert.equal(adopts({}, v4any), true, 'no bind: any address of either family');
   assert.equal(adopts({}, dual), true);
   assert.match(match({ l: { port: 80, bind: '::*' } }, [cand(v4any)]).rejected[0].reason, /address-not-allowed/);
+  // Beside an IPv4 literal, ::* is IPv6 only: a dual-stack socket would expose every IPv4 address.
+  assert.equal(adopts({ bind: ['127.0.0.1', '::*'] }, dual), false, 'no widening through a dual-stack socket');
+  assert.equal(adopts({ bind: ['127.0.0.1', '::*'] }, v6only), true);
+  assert.equal(adopts({ bind: ['*', '::*'] }, dual), true, '* and ::* together take a dual-stack socket');
 });
 
 test('* and ::* together: a dual-stack socket covers both; self-bound, ::* is IPv6-only beside the IPv4 socket', async () => {

@@ -162,6 +162,11 @@ export function normalizeListener(name: string, config: ListenerConfig): Listene
         seen.add(key);
         entries.push(e);
       }
+      // Beside entries that reach IPv4 themselves, `::*` is IPv6 only: it binds
+      // IPv6-only there, and a dual-stack socket's IPv4 must be allowed by them.
+      if (entries.some((e) => e.only !== 'inet6' && e.allows.v4 !== null)) {
+        entries = entries.map((e) => (e.only === 'inet6' ? { ...e, allows: { v4: null, v6: e.allows.v6 } } : e));
+      }
     }
   }
   return {

@@ -13,7 +13,7 @@
  * @internal
  */
 import * as nodePath from 'node:path';
-import { describeSet, exposure, specificity, within, type AddressSet } from './address';
+import { describeSet, exposure, overlaps, specificity, within, type AddressSet } from './address';
 import type { RawSocketInfo } from '../binding';
 import type { RejectReason } from '../warnings';
 import type { Listener } from './listeners';
@@ -136,11 +136,21 @@ function addressFit(l: Listener, s: Servable): { via: string; rank: number } | u
   // Port 0 is "any free port": it names no inherited socket, except that a
   // named listener's port 0 leaves the port to the unit (its bind still holds).
   if (l.port === 0 ? l.match !== 'fdname' : l.port !== d.port) return undefined;
+  // The entries that may take a socket of this family: the wildcards only
+  // their own, except that `*` beside `::*` takes a dual-stack socket's IPv4.
+  const pair = d.family === 'inet6' && l.entries.some((e) => e.only === 'inet6');
+  const admitting = l.entries.filter((e) => e.only === undefined || e.only === d.family || (pair && e.only === 'inet'));
+  // Everything the socket exposes, family by family, lies within them...
+  const exp = s.exp;
+  for (const f of ['v4', 'v6'] as const) {
+    const part: AddressSet = f === 'v4' ? { v4: exp.v4, v6: null } : { v4: null, v6: exp.v6 };
+    if (exp[f] !== null && !admitting.some((e) => within(part, e.allows))) return undefined;
+  }
+  // ...and it is taken through the most specific of them, one of its own family first.
   let best: { via: string; rank: number } | undefined;
-  for (const e of l.entries) {
-    if (e.only !== undefined && e.only !== d.family) continue;
-    if (!within(s.exp, e.allows)) continue;
-    const rank = specificity(e.allows);
+  for (const e of admitting) {
+    if (!overlaps(exp, e.allows)) continue;
+    const rank = specificity(e.allows) - (e.only !== undefined && e.only !== d.family ? 0.5 : 0);
     if (!best || rank > best.rank) best = { via: e.text, rank };
   }
   return best;

@@ -66,7 +66,7 @@ export interface PlanOptions {
  */
 function v6onlyBind(l: Listener, e: BindEntry): boolean {
   if (l.ipv6Only) return true;
-  return e.only === 'inet6' && l.entries.some((x) => x.family === 4);
+  return e.only === 'inet6' && l.entries.some((x) => x !== e && x.allows.v4 !== null);
 }
 
 function selfTarget(l: Listener, e: BindEntry, o: PlanOptions): ListenTarget {
