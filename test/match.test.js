@@ -11,7 +11,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { normalizeConfig } = require('../dist/activation/listeners');
 const { Claims, matchSockets } = require('../dist/activation/match');
-const { planTargets } = require('../dist/activation/plan');
+const { heldAddresses, planTargets } = require('../dist/activation/plan');
 const sd = require('../dist');
 const native = require('./helpers/native');
 
@@ -115,6 +115,23 @@ test('a name never widens: fdname with port/bind/path adopts a named socket only
   const r = match({ l: { fdname: 'web', port: 80, bind: '127.0.0.1' } }, [named(inet('0.0.0.0'))]);
   assert.equal(r.rejected[0].reason, 'address-not-allowed');
   assert.match(r.rejected[0].detail, /it is named "web", but it exposes any IPv4 address on port 80, more than listener "l" allows \(port 80, bind 127\.0\.0\.1\); a name never widens/);
+});
+
+test('addresses the manager holds: a rejected listening socket on the port, any rejected unix socket at the path', () => {
+  const unix = (p, type = 'stream', listening = true) => ({ fileType: 'socket', family: 'unix', type, listening, address: '', port: 0, path: p, v6only: false });
+  const o = { ipv6: true };
+  const [web] = normalizeConfig({ web: { port: 80, bind: '127.0.0.1' } });
+  const held = (desc, l = web) => heldAddresses(planTargets(l, [], o), [{ fd: 3, desc }], o).length;
+  assert.equal(held(inet('0.0.0.0')), 1, '0.0.0.0:80 holds 127.0.0.1:80');
+  assert.equal(held(inet('127.0.0.2')), 0, 'another address of the port holds nothing');
+  assert.equal(held(inet('0.0.0.0', 81)), 0, 'another port');
+  assert.equal(held(inet('0.0.0.0', 80, { type: 'dgram', listening: false })), 0, 'another kind');
+  assert.equal(held(inet('0.0.0.0', 80, { listening: false })), 0, 'a stream socket that does not listen');
+  const [sock] = normalizeConfig({ sock: { path: '/run/a.sock' } });
+  for (const d of [unix('/run/a.sock'), unix('/run/a.sock', 'seqpacket'), unix('/run/a.sock', 'stream', false), unix('/run/a.sock', 'dgram', false)]) {
+    assert.equal(held(d, sock), 1, `${d.type} ${d.listening ? 'listening' : 'connected'} at the path`);
+  }
+  assert.equal(held(unix('/run/b.sock'), sock), 0);
 });
 
 test('fdname beats address; a named socket of the wrong kind falls through to address matching', () => {

@@ -206,12 +206,15 @@ export function heldAddresses(targets: readonly ListenTarget[], rejected: Readon
     if (!reach) continue;
     for (const r of rejected) {
       const d = r.desc;
-      // Only a listening stream socket (or a bound datagram one) keeps others off its address.
-      if (!d || d.fileType !== 'socket' || (d.type === 'stream' && !d.listening)) continue;
+      if (!d || d.fileType !== 'socket') continue;
       if ('path' in reach) {
-        if (d.family === 'unix' && d.type === 'stream' && d.path !== '' && samePath(reach.path.startsWith('\0') ? `@${reach.path.slice(1)}` : reach.path, d.path)) out.push({ target: t, fd: r.fd, desc: d });
+        // Any unix socket of the manager's at the path holds it (an Accept=yes
+        // connection's name is its listener's: probing that would start a service).
+        if (d.family === 'unix' && d.path !== '' && samePath(reach.path.startsWith('\0') ? `@${reach.path.slice(1)}` : reach.path, d.path)) out.push({ target: t, fd: r.fd, desc: d });
         continue;
       }
+      // Only a listening stream socket (or a bound datagram one) keeps others off its address.
+      if (d.type === 'stream' && !d.listening) continue;
       if ((d.family !== 'inet' && d.family !== 'inet6') || reach.port === 0 || d.port !== reach.port || (d.type === 'dgram') !== reach.dgram) continue;
       const exp = exposure(d);
       if (exp && overlaps(exp, reach.set)) out.push({ target: t, fd: r.fd, desc: d });
