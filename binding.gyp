@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 {
   "includes": ["native/addon.gypi"],
   "targets": [

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Child of bench/activation.js. Modes:
 //   import                 time require('sd-activate') (and, for scale, node:http)

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 // Activation overhead and matching scale, measured side by side in one run:
 //   1. import cost of sd-activate (vs node:http, as a yardstick)
 //   2. process start -> first served request: an http server binding its own

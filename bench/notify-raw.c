@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Reference points for bench/notify.js, built at bench time with cc:
  *   notify-raw recv PATH        drain a datagram socket at PATH; print the count on SIGTERM
  *   notify-raw raw PATH N       N x sendmsg("STATUS=bench") on one connected socket (the physical limit)

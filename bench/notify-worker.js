@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // One contender of bench/notify.js, in its own process (so each backend and
 // library loads fresh): node notify-worker.js <contender> <calls>

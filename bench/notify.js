@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 // Notify cost per call, measured side by side in one run (rounds interleave
 // the contenders; medians reported), as ratios to a raw sendmsg() loop on one
 // connected socket, the physical limit:

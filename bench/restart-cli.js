@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 'use strict';
 // Restart soak for the `sd-activate` command (issue 7, item 4): the example
 // HTTP app (examples/http/app.js, socket-activated through activate()) is

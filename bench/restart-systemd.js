@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 'use strict';
 // Restarts under load against a real systemd manager: the HTTP example
 // (examples/http/app.js, using sd-activate) restarted N times

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The addon's entry: exactly the primitives lib/ calls (lib/binding.ts
 // NativeBinding), converting JavaScript arguments to C (args.h) and raw
 // results back. No policy here: every function returns a count, 0/1 or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The table of sd-daemon primitives. Two implementations fill it: libsystemd
 // (linked, or loaded at run time with dlopen) and builtin (the same stable
 // protocols written out). Every function returns what libsystemd returns:

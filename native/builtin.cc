@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The builtin backend: sd-daemon(3)'s stable protocols written out, with the
 // same results libsystemd 252 gives (the parity tests compare the two).
 // Notify is not a backend function: both send through notify.h.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The libsystemd backend. SDACT_LIBSYSTEMD=1: linked against libsystemd
 // (found by pkg-config at build time). SDACT_DLOPEN=1: no load-time
 // dependency; libsystemd.so.0 is opened at run time when the host has it

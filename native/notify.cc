@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The sd_notify wire protocol (notify.h): libsystemd 252's address rules and
 // datagram layout, and the product's non-blocking sender.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Socket probing and creation (sockets.h).
 #include "sockets.h"
 

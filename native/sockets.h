@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Socket probing and creation, the same whatever the backend (plain syscalls).
 #pragma once
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 'use strict';
 // `npm run demo`: socket activation on this machine, no root and no systemd.
 //

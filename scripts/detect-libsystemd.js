@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 // One decision for both build systems (binding.gyp and CMakeLists.txt):
 // which backend to compile, from USE_SYSTEMD = yes | no | auto | dlopen.
 //

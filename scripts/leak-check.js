@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 // Calls every native primitive many times in one process, for a leak checker
 // (valgrind / LeakSanitizer) to watch: scripts/sanitize.sh runs it. The
 // product addon's primitives, and the test addon's (test/native:

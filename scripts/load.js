@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 'use strict';
 // A bounded loopback HTTP load generator: a fixed number of new connections
 // per second (one GET each, `Connection: close`), never more than `maxInFlight`

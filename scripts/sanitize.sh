@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Sanitizer and leak leg (run by .ci/run; callable alone from the repo root):
 #   1. the addon and the test addon (test/native) built with AddressSanitizer
 #      + UndefinedBehaviorSanitizer (node-gyp, CXXFLAGS/LDFLAGS) run every

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// SPDX-License-Identifier: MIT
 // `npm test`: builds what is missing (TypeScript, the addon, the test addon
 // under test/native: scripts/test-addon.js), then runs the node:test suites once per backend this build offers (libsystemd when it
 // loads, and builtin via SD_ACTIVATE_BACKEND=builtin), then the real-manager

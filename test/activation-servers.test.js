@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // activate() with every kind of Node server and the ways Express, Koa and
 // Fastify apps obtain theirs; plus the real systemd-socket-activate(1).

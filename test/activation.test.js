@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // activate(): real sockets at fds 3, 4, ... of real children (LISTEN_PID = their
 // own pid) running test/fixtures/activation-app.js; the test connects to prove

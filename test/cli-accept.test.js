@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // `sd-activate --accept`: one child per connection, as Accept=yes.
 const test = require('node:test');

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The `sd-activate` command line, parsed (no processes): listen spec forms,
 // names, options. The same errors are checked end to end in cli.test.js.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The `sd-activate` command's restarts: the sockets stay open while the
 // child is replaced (SIGHUP, --watch, --restart), so clients lose nothing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The `sd-activate` command end to end: what the child inherits (fds, env,
 // names), notify relaying, exit codes, and the command line's errors.

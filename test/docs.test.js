@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Every example in the docs runs, or says it does not. For each fenced block
 // of README.md, docs/, examples/README.md and bench/README.md:

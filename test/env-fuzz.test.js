@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The public API under generated activation / notify / watchdog environments
 // (issue 7): no crash and no exception escapes activate(); notify and the

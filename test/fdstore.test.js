@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The fd store: FDSTORE=1 / FDNAME= / FDPOLL=0 / FDSTOREREMOVE=1 datagrams with
 // usable fds from Node servers and sockets, name validation, and the restart

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The install and import paths on every platform, simulated on Linux: the
 // install script (scripts/install.js) and the package run with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // No fd or memory growth through the public API: one process calls the
 // activation introspection and matcher over a real inherited fd, describe,

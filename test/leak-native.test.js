@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // No fd, thread or memory growth in the native layer: a child (with
 // --expose-gc) calls every primitive thousands of times (describe, probes,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The lifecycle helper in real children with real signals: READY=1 only after
 // every server listens (and beforeReady), RELOADING=1 + MONOTONIC_USEC then

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Property test of the listener-matching policy (lib/activation/match.ts) over generated
 // listener configs and generated socket descriptions. An independent oracle,

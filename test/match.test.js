@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The matcher's documented decisions on hand-written descriptions, config
 // validation, and the in-process API surface of activate() when the process

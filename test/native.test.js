@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Every primitive of the native layer (lib/binding.ts NativeBinding) and the
 // typed facade over it (lib/sockets.ts), positive and negative for every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // barrier(): BARRIER=1 with an fd the receiver closes once it has processed
 // everything before it; resolves, times out with a coded error, never blocks

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // native.notify (the non-blocking persistent sender, and its explicit
 // address), native.NotifyReceiver, and from the test addon notifyAsync (the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // sd_notify helpers against a real receiver (python, SO_PASSCRED; path and
 // abstract names), called from real child processes: the exact datagram of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Backend parity: the builtin backend must give libsystemd's answer for every
 // value a service manager (or anyone who writes a unit file) can put in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The README's "ten lines", run for real, so the front-door example cannot rot.
 // The ```js block under "## The ten lines" is copied unchanged into app.mjs in a

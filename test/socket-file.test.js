@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Removing a stale unix socket file must not remove what was not checked:
 // an unprivileged user who controls a directory on the path flips it, in a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The package's types, as a consumer's compiler sees them: test/types/patterns.ts
 // (every documented usage) must compile, and test/types/misuse.ts (each line a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Where the addon cannot load (not Linux, no prebuild, no compiler), the
 // package still imports with the same exports, reports backend

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The watchdog: sd_watchdog_enabled typed (WATCHDOG_USEC / WATCHDOG_PID), and
 // the pinger in real children against a real receiver: cadence, idempotent

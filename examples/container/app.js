@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The app a container runs: socket activation with LISTEN_PID=1.
 // In a container the app is PID 1 when the image starts node directly

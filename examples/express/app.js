@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Express under systemd socket activation (see express-example.socket/.service).
 // Run it by hand too: `node app.js` binds 127.0.0.1:8081 itself.

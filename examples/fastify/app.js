@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Fastify under systemd socket activation (see fastify-example.socket/.service).
 // Run it by hand too: `node app.js` binds 127.0.0.1:8082 itself.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Zero-downtime restarts without a .socket unit: the fd store
 // (FileDescriptorStoreMax=, see fd-store-example.service).

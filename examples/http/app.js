@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // A small HTTP service, socket-activated when started by systemd or by the
 // `sd-activate` command, binding its own port otherwise. It is the app

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Reload without restart (Type=notify-reload, systemd >= 253): `systemctl
 // reload reload-example` sends SIGHUP; the lifecycle helper answers with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // A UDP echo service under systemd socket activation (see udp-echo.socket/.service).
 // The first datagram starts the service; it waits in the socket's queue and is

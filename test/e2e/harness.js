@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Helpers for driving the real `systemd --user` manager that with-manager.sh
 // boots: unit installation (with @APPDIR@-style substitution), systemctl,

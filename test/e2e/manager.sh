@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Runs as PID 1 of a private pid/mount/net/uts/ipc namespace (started by
 # with-manager.sh). Boots journald and a real `systemd --user` manager, then
 # runs the given command with XDG_RUNTIME_DIR pointing at that manager.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The real-manager end-to-end suite: boots a real `systemd --user` manager in
 # private namespaces (see with-manager.sh / manager.sh), installs the example
 # .socket/.service units and checks what systemd and the apps do (suite.js).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The real-manager end-to-end checks. Run by run.sh inside the namespace that
 // with-manager.sh prepares (a real `systemd --user`, journald, loopback only).

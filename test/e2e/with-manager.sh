@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # with-manager.sh CMD ARGS... : run CMD inside private namespaces next to a
 # real `systemd --user` manager (see manager.sh), then clean up whatever happens.
 # Exit status: CMD's; 97 when the manager could not be booted; 124 on timeout.

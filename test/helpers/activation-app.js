@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Test-side driver for test/fixtures/activation-app.js (and other long-running
 // activation fixtures): start it with fds at 3, 4, ..., wait for its first

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Which backends this build offers, in the product addon or the test addon
 // (probed in fresh processes: the backend is chosen when an addon loads), and whether the current `npm test` pass is the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Run a real child process the way systemd would: the given fds placed at
 // 3, 4, ... and LISTEN_PID set to the child's own pid (`LISTEN_PID=$$ exec`),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Small things several suites need: a per-test temporary directory, the
 // kernel's listen backlog cap, the backend a test run expects, and what the

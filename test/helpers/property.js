@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Generated tests as fast-check properties, so that a failure is shrunk to a
 // small counterexample. One seed per test process, printed as a diagnostic

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // Drives test/helpers/notify-receiver.py: a real sd_notify receiver
 // (AF_UNIX datagram, SO_PASSCRED) that is not sd-activate's own code.

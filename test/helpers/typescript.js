@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The consumer-side TypeScript compilers of test/types (its own package.json
 // and lock: the oldest supported TypeScript and the latest), installed with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Misuse that must not compile: each line below carries @ts-expect-error, so
 // the compile fails if sd-activate's types ever let one of them through.
 import * as dgram from 'node:dgram';

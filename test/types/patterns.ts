@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The documented ways to use sd-activate, as a consumer's TypeScript writes
 // them: this file must compile under strict settings with every supported
 // TypeScript and module resolution (see test/types.test.js).

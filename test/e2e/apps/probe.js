@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 'use strict';
 // The e2e suite's probe app: an HTTP server on every listener of the
 // configuration in PROBE_LISTENERS (JSON, as passed to activate()), run by
