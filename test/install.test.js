@@ -21,7 +21,8 @@ const path = require('node:path');
 const ROOT = path.join(__dirname, '..');
 const PRELOAD = path.join(__dirname, 'fixtures', 'platform-preload.js');
 const DIST = path.join(ROOT, 'dist');
-const BUILT = path.join(ROOT, 'build', 'Release', 'sd_activate.node');
+// The addon this run loads (build/Release, or the prebuild in the prebuild legs).
+const BUILT = require('node-gyp-build').resolve(ROOT);
 
 /**
  * A package directory like an installed sd-activate: scripts/install.js and
