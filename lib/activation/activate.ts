@@ -7,7 +7,7 @@
  */
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import { native, type BackendName } from '../binding';
+import { native, type BackendName, type RawSocketInfo } from '../binding';
 import { EX_CONFIG, SdActivateError } from '../errors';
 import type { Logger } from '../journal';
 import { removeStaleSocketFile } from '../socket-file';
@@ -111,6 +111,9 @@ export type Listenable = net.Server | dgram.Socket;
 export class Activation<C extends Record<string, ListenerConfig> = Record<string, ListenerConfig>> {
   readonly #listeners = new Map<string, Listener>();
   readonly #adopted: Adoption[];
+  readonly #rejectedDescs: Array<{ fd: number; desc?: RawSocketInfo }>;
+  /** The adoptions of each listener, in fd order. */
+  readonly #byListener = new Map<string, Adoption[]>();
   readonly #rejected: RejectedSocket[];
   readonly #warnings: ActivationWarning[];
   readonly #environment: ActivationEnvironment;
@@ -123,6 +126,12 @@ export class Activation<C extends Record<string, ListenerConfig> = Record<string
   constructor(state: ActivationState) {
     for (const l of state.listeners) this.#listeners.set(l.name, l);
     this.#adopted = state.adopted;
+    this.#rejectedDescs = state.rejected.map((r) => ({ fd: r.fd, ...(r.description ? { desc: r.description } : {}) }));
+    for (const a of [...state.adopted].sort((x, y) => x.fd - y.fd)) {
+      const list = this.#byListener.get(a.listener);
+      if (list) list.push(a);
+      else this.#byListener.set(a.listener, [a]);
+    }
     this.#rejected = state.rejected;
     this.#warnings = state.warnings;
     this.#environment = state.environment;
@@ -133,9 +142,8 @@ export class Activation<C extends Record<string, ListenerConfig> = Record<string
 
   /** The listener's targets and those of them the manager holds (no throw). */
   #planned(l: Listener): { targets: ListenTarget[]; held: HeldAddress[] } {
-    const targets = planTargets(l, this.#adopted, this.#plan);
-    const rejected = this.#rejected.map((r) => ({ fd: r.fd, ...(r.description ? { desc: r.description } : {}) }));
-    return { targets, held: heldAddresses(targets, rejected, this.#plan) };
+    const targets = planTargets(l, this.#mine(l.name), this.#plan);
+    return { targets, held: this.#rejected.length === 0 ? [] : heldAddresses(targets, this.#rejectedDescs, this.#plan) };
   }
 
   /** The ERR_SD_ADDRESS_HELD text for listener `name`, or undefined when nothing it binds is held. @internal */
@@ -158,7 +166,7 @@ export class Activation<C extends Record<string, ListenerConfig> = Record<string
   }
 
   #mine(name: string): Adoption[] {
-    return this.#adopted.filter((a) => a.listener === name).sort((a, b) => a.fd - b.fd);
+    return this.#byListener.get(name) ?? [];
   }
 
   /** How matching went: `inherited` when fds were passed to this process (see {@link ActivationEnvironment}). */
