@@ -12,12 +12,8 @@ const E = constants.errno;
 
 /** Negative errno values by name (`errno.ENOSYS === -38` on Linux). @internal */
 export const errno = {
-  EADDRINUSE: -E.EADDRINUSE,
-  EAGAIN: -E.EAGAIN,
-  EBADF: -E.EBADF,
-  ECONNREFUSED: -E.ECONNREFUSED,
+  EADDRNOTAVAIL: -E.EADDRNOTAVAIL,
+  EAFNOSUPPORT: -E.EAFNOSUPPORT,
   EINVAL: -E.EINVAL,
-  ENOENT: -E.ENOENT,
   ENOSYS: -E.ENOSYS,
-  ETIMEDOUT: -E.ETIMEDOUT,
 } as const;

@@ -49,8 +49,8 @@ export type WarningCode =
   | 'SD_ACTIVATE_LISTEN_FAILED'
   | 'SD_ACTIVATE_STALE_SOCKET_KEPT';
 
-/** The prefix of every warning message. @internal */
-export const PREFIX = 'sd-activate: ';
+/** The prefix of every warning message. */
+const PREFIX = 'sd-activate: ';
 
 /** `text` with the {@link PREFIX} (added once). @internal */
 export function warningText(text: string): string {

@@ -146,14 +146,17 @@ export class Activation<C extends Record<string, ListenerConfig> = Record<string
     return { targets, held: this.#rejected.length === 0 ? [] : heldAddresses(targets, this.#rejectedDescs, this.#plan) };
   }
 
-  /** The ERR_SD_ADDRESS_HELD text for listener `name`, or undefined when nothing it binds is held. @internal */
-  heldMessage(name: string): string | undefined {
-    const { held } = this.#planned(this.#get(name));
-    if (held.length === 0) return undefined;
+  /**
+   * Listener `name`'s targets, and the ERR_SD_ADDRESS_HELD text when the
+   * manager holds an address among them (else undefined). @internal
+   */
+  planFor(name: string): { targets: ListenTarget[]; held: string | undefined } {
+    const { targets, held } = this.#planned(this.#get(name));
+    if (held.length === 0) return { targets, held: undefined };
     const what = held.map((h) => `${targetText(h.target)} (the manager holds ${formatSocket(h.desc, { state: false })}, inherited fd ${h.fd}, rejected)`).join('; ');
-    return `listener ${JSON.stringify(name)} cannot bind ${what}: the .socket unit and the app disagree, and binding would fail with ` +
+    return { targets, held: `listener ${JSON.stringify(name)} cannot bind ${what}: the .socket unit and the app disagree, and binding would fail with ` +
       'EADDRINUSE. Make the unit\'s ListenStream=/ListenDatagram= match the listener\'s address, or change the listener; ' +
-      `this is a configuration error (exit status ${EX_CONFIG}: put RestartPreventExitStatus=${EX_CONFIG} in the .service unit so Restart= does not loop).`;
+      `this is a configuration error (exit status ${EX_CONFIG}: put RestartPreventExitStatus=${EX_CONFIG} in the .service unit so Restart= does not loop).` };
   }
 
   #get(name: string): Listener {
@@ -210,9 +213,9 @@ export class Activation<C extends Record<string, ListenerConfig> = Record<string
    * ```
    */
   targets<N extends keyof C & string>(name: N): Array<TargetOf<C[N]>> {
-    const held = this.heldMessage(name);
+    const { targets, held } = this.planFor(name);
     if (held !== undefined) throw new SdActivateError('ERR_SD_ADDRESS_HELD', held, EX_CONFIG);
-    return this.#planned(this.#get(name)).targets as Array<TargetOf<C[N]>>;
+    return targets as Array<TargetOf<C[N]>>;
   }
 
   /**
@@ -491,12 +494,12 @@ export function activate<const C extends Record<string, ListenerConfig>>(config:
     environment: found.environment, env: found.env, plan: hostFacts(), log });
   const selfBound: Array<{ listener: string; what: string }> = [];
   for (const l of listeners) {
-    const held = activation.heldMessage(l.name);
+    const { targets, held } = activation.planFor(l.name);
     if (held !== undefined) {
       settled.warnings.push(warning('SD_ACTIVATE_ADDRESS_HELD', held));
       continue;
     }
-    const own = activation.targets(l.name).filter((t) => !('fd' in t)).map(targetText);
+    const own = targets.filter((t) => !('fd' in t)).map(targetText);
     if (own.length > 0) selfBound.push({ listener: l.name, what: own.join(', ') });
   }
   current = { key, activation };

@@ -9,15 +9,15 @@
  * @internal
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { loadProblem, native, type RawSocketInfo } from '../binding';
+import { errno } from '../errno';
 import { errnoName } from '../errors';
 import { removeOwnSocketFile, removeStaleSocketFile } from '../socket-file';
 import { formatSocket } from '../sockets';
 import { CliError, type BoundSocket, type ListenSpec } from './types';
 
 /** The addon's results (`-errno`) meaning "no IPv6 here", after which a bare port binds IPv4. */
-const NO_IPV6 = [-os.constants.errno.EAFNOSUPPORT, -os.constants.errno.EADDRNOTAVAIL];
+const NO_IPV6: number[] = [errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL];
 
 function bindError(spec: ListenSpec, r: number): CliError {
   const { code, text } = errnoName(r);
