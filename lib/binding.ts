@@ -74,6 +74,8 @@ export interface NativeBinding {
   describeSocket(fd: number): RawSocketInfo | number;
   /** close(2): 0 or `-errno`. */
   close(fd: number): number;
+  /** `fcntl(fd, F_DUPFD_CLOEXEC, 3)`: a new close-on-exec fd for the same open file, or `-errno`. */
+  dup(fd: number): number;
   /** `sd_booted()`: 1, 0, or `-errno`. */
   booted(): number;
   /**
@@ -132,6 +134,7 @@ function unavailable(): NativeBinding {
     isSocketUnix: () => errno.ENOSYS,
     describeSocket: () => errno.ENOSYS,
     close: () => errno.ENOSYS,
+    dup: () => errno.ENOSYS,
     booted: () => 0,
     watchdogEnabled: () => ({ result: 0, usec: 0 }),
     notify: () => 0, // not sent, to NOTIFY_SOCKET or to an explicit address

@@ -99,8 +99,8 @@ export interface Lifecycle {
 const RETRY_MS = 50;
 const RETRY_FOR_MS = 2000;
 
-/** Send with a short retry while the manager's queue is full (EAGAIN). */
-async function send(fn: () => boolean): Promise<boolean> {
+/** Send with a short retry while the manager's queue is full (EAGAIN). @internal */
+export async function send(fn: () => boolean): Promise<boolean> {
   const deadline = Date.now() + RETRY_FOR_MS;
   for (;;) {
     try {
@@ -169,6 +169,32 @@ function close(s: LifecycleServer): Promise<void> {
     const http = s as net.Server & { closeIdleConnections?: () => void };
     if (typeof http.closeIdleConnections === 'function') http.closeIdleConnections();
   });
+}
+
+/**
+ * Close `servers` gracefully: stop accepting, close idle http connections,
+ * let requests in flight finish; after `timeoutMs`, close every http
+ * connection and give the servers a last second (a plain `net.Server` cannot
+ * close connections it does not track), then resolve regardless.
+ *
+ * @internal
+ */
+export async function closeServers(servers: readonly LifecycleServer[], timeoutMs: number): Promise<void> {
+  const closing = Promise.all(servers.map(close));
+  let timer: NodeJS.Timeout | undefined;
+  const forced = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      for (const s of servers) {
+        const http = s as net.Server & { closeAllConnections?: () => void };
+        if (typeof http.closeAllConnections === 'function') http.closeAllConnections();
+      }
+      resolve();
+    }, timeoutMs);
+    timer.unref();
+  });
+  const grace = (): Promise<unknown> => Promise.race([closing, new Promise((r) => setTimeout(r, 1000).unref())]);
+  await Promise.race([closing, forced.then(grace)]);
+  if (timer) clearTimeout(timer);
 }
 
 /**
@@ -353,23 +379,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
           warn('SD_ACTIVATE_NOTIFY_FAILED', `STOPPING=1 not sent: ${message(err)}`);
         }
         await arrived; // servers still coming from listen promises are closed too
-        const closing = Promise.all(servers.map(close));
-        let timer: NodeJS.Timeout | undefined;
-        const forced = new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            for (const s of servers) {
-              const http = s as net.Server & { closeAllConnections?: () => void };
-              if (typeof http.closeAllConnections === 'function') http.closeAllConnections();
-            }
-            resolve();
-          }, stopTimeoutMs);
-          timer.unref();
-        });
-        // After the forced close, give the servers a last second (a plain net.Server
-        // cannot close connections it does not track), then go on regardless.
-        const grace = (): Promise<unknown> => Promise.race([closing, new Promise((r) => setTimeout(r, 1000).unref())]);
-        await Promise.race([closing, forced.then(grace)]);
-        if (timer) clearTimeout(timer);
+        await closeServers(servers, stopTimeoutMs);
         let code = process.exitCode;
         try {
           await options.onStop?.();

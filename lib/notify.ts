@@ -34,6 +34,7 @@ import { fieldValue, formatState, type NotifyValue } from './notify-state';
 
 export type { NotifyValue } from './notify-state';
 import { socketFd } from './sockets';
+import { hiddenNotifySocket, slot } from './slot';
 import { integer, intInRange, msToUsec, own } from './validate';
 
 /** 16 random hex digits; node:crypto is loaded on first use (it costs milliseconds at import). */
@@ -98,22 +99,29 @@ export function notify(fields: Record<string, NotifyValue> | string, options: No
   const fds = fdList(options.fds);
   const pid = options.pid === undefined ? 0 : intInRange(options.pid, 'pid', 1, 0x7fffffff);
   if (!options.unsetEnvironment) return send(pid, state, fds);
-  const address = process.env.NOTIFY_SOCKET;
+  const hidden = hiddenNotifySocket();
+  const address = hidden ?? process.env.NOTIFY_SOCKET;
   let r: number;
   try {
-    r = native.notify(pid, state, fds);
+    r = hidden === undefined ? native.notify(pid, state, fds) : native.notify(pid, state, fds, hidden);
   } finally {
     delete process.env.NOTIFY_SOCKET;
+    if (hidden !== undefined) slot().notifySocket = undefined;
   }
   return result(r, state, address);
 }
 
 const NO_FDS: number[] = [];
 
-/** Send a validated state; the hot path of every helper (process.env is read only on failure). */
+/**
+ * Send a validated state; the hot path of every helper (process.env is read
+ * only on failure). It goes to `NOTIFY_SOCKET`, or where the zero-code preload
+ * moved it (out of the environment, so child processes do not inherit it).
+ */
 function send(pid: number, state: string, fds: number[] = NO_FDS): boolean {
-  const r = native.notify(pid, state, fds);
-  return r < 0 ? result(r, state, process.env.NOTIFY_SOCKET) : r > 0;
+  const hidden = hiddenNotifySocket();
+  const r = hidden === undefined ? native.notify(pid, state, fds) : native.notify(pid, state, fds, hidden);
+  return r < 0 ? result(r, state, hidden ?? process.env.NOTIFY_SOCKET) : r > 0;
 }
 
 function result(r: number, state: string, address: string | undefined): boolean {
@@ -309,7 +317,7 @@ export async function barrier(timeoutMs = 5000): Promise<boolean> {
   if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
     invalid(`barrier timeout must be a number of milliseconds >= 0 (got ${String(timeoutMs)})`);
   }
-  if (native.backend === 'unavailable' || process.env.NOTIFY_SOCKET === undefined) return false;
+  if (native.backend === 'unavailable' || (process.env.NOTIFY_SOCKET === undefined && hiddenNotifySocket() === undefined)) return false;
   const { mine, theirs } = await socketPair();
   let sent: boolean;
   try {

@@ -243,6 +243,20 @@ export function closeFd(fd: number): void {
 }
 
 /**
+ * A new close-on-exec fd (3 or above) for the same open socket as `fd`, so a
+ * server can listen on it and close it while `fd` stays open.
+ *
+ * @returns the new fd
+ * @throws {@link SystemError} e.g. `EBADF`, `EMFILE` (syscall `fcntl`)
+ * @internal
+ */
+export function dupFd(fd: number): number {
+  const r = native.dup(fdArg(fd));
+  check(r, 'fcntl', `F_DUPFD_CLOEXEC of fd ${fd}`);
+  return r;
+}
+
+/**
  * Whether the system was booted with systemd: `sd_booted(3)`.
  *
  * @see sd_booted(3)

@@ -30,7 +30,13 @@
  *   matched by address with every name `unknown`;
  * - `SD_ACTIVATE_LISTEN_FAILED`: a listen given to `lifecycle()` failed; the process exits;
  * - `SD_ACTIVATE_STALE_SOCKET_KEPT`: `activation.listen()` did not remove a socket file at a
- *   path it binds, because its directory is not safe to remove in (writable by other users).
+ *   path it binds, because its directory is not safe to remove in (writable by other users);
+ * - `SD_ACTIVATE_SECOND_COPY`: two copies of sd-activate are loaded in one process; the one
+ *   that took the sockets first decides, the other steps aside;
+ * - `SD_ACTIVATE_PRELOAD_CONFIG`: a variable of the zero-code preload (`SD_ACTIVATE_*`) has a
+ *   bad value; its default is used;
+ * - `SD_ACTIVATE_ADOPT_FAILED`: the zero-code preload could not duplicate an inherited fd for a
+ *   `listen()`; that call binds itself.
  */
 export type WarningCode =
   | 'SD_ACTIVATE_REJECTED_FD'
@@ -47,7 +53,10 @@ export type WarningCode =
   | 'SD_ACTIVATE_SOCKET_PATH_GONE'
   | 'SD_ACTIVATE_FDNAMES_IGNORED'
   | 'SD_ACTIVATE_LISTEN_FAILED'
-  | 'SD_ACTIVATE_STALE_SOCKET_KEPT';
+  | 'SD_ACTIVATE_STALE_SOCKET_KEPT'
+  | 'SD_ACTIVATE_SECOND_COPY'
+  | 'SD_ACTIVATE_PRELOAD_CONFIG'
+  | 'SD_ACTIVATE_ADOPT_FAILED';
 
 /** The prefix of every warning message. */
 const PREFIX = 'sd-activate: ';

@@ -6,6 +6,7 @@
 #include "addon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -102,6 +103,16 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   if (fd < 0) return Napi::Number::New(env, -EBADF);
   // close(2) releases the fd even when it reports EINTR on Linux: never retry.
   return Napi::Number::New(env, close(fd) < 0 && errno != EINTR ? -errno : 0);
+}
+
+// dup(fd): a new close-on-exec fd (>= 3) for the same open socket, or -errno.
+Napi::Value Dup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = arg_int(info, 0);
+  SDACT_RETURN_IF_EXCEPTION(env);
+  if (fd < 0) return Napi::Number::New(env, -EBADF);
+  int r = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  return Napi::Number::New(env, r < 0 ? -errno : r);
 }
 
 Napi::Value Booted(const Napi::CallbackInfo& info) {
@@ -250,6 +261,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("isSocketUnix", Napi::Function::New(env, IsSocketUnix));
   exports.Set("describeSocket", Napi::Function::New(env, DescribeSocket));
   exports.Set("close", Napi::Function::New(env, Close));
+  exports.Set("dup", Napi::Function::New(env, Dup));
   exports.Set("booted", Napi::Function::New(env, Booted));
   exports.Set("watchdogEnabled", Napi::Function::New(env, WatchdogEnabled));
   exports.Set("notify", Napi::Function::New(env, Notify));

@@ -13,8 +13,9 @@ import type { Logger } from '../journal';
 import { removeStaleSocketFile } from '../socket-file';
 import { formatSocket } from '../sockets';
 import { object, optionalFunction, own } from '../validate';
-import { warning, type Warning, type WarningCode } from '../warnings';
-import { hostFacts, inspect, type ActivationEnvironment, type ListenEnv } from './inspect';
+import { warn, warning, type Warning, type WarningCode } from '../warnings';
+import { packageDir, packageVersion, slot, takeOwnership } from '../slot';
+import { hostFacts, inspect, type ActivationEnvironment, type Inspection, type ListenEnv } from './inspect';
 import { configKey, normalizeConfig, normalizeListener, type Listener, type ListenerConfig } from './listeners';
 import { matchSockets, type Adoption } from './match';
 import { heldAddresses, makePlan, planAdoptions, planTargets, targetText, type ActivationPlan, type HeldAddress, type ListenTarget, type PlanOptions, type TargetOf } from './plan';
@@ -126,7 +127,7 @@ export class Activation<C extends Record<string, ListenerConfig> = Record<string
   constructor(state: ActivationState) {
     for (const l of state.listeners) this.#listeners.set(l.name, l);
     this.#adopted = state.adopted;
-    this.#rejectedDescs = state.rejected.map((r) => ({ fd: r.fd, ...(r.description ? { desc: r.description } : {}) }));
+    this.#rejectedDescs = state.held ?? state.rejected.map((r) => ({ fd: r.fd, ...(r.description ? { desc: r.description } : {}) }));
     for (const a of [...state.adopted].sort((x, y) => x.fd - y.fd)) {
       const list = this.#byListener.get(a.listener);
       if (list) list.push(a);
@@ -143,7 +144,7 @@ export class Activation<C extends Record<string, ListenerConfig> = Record<string
   /** The listener's targets and those of them the manager holds (no throw). */
   #planned(l: Listener): { targets: ListenTarget[]; held: HeldAddress[] } {
     const targets = planTargets(l, this.#mine(l.name), this.#plan);
-    return { targets, held: this.#rejected.length === 0 ? [] : heldAddresses(targets, this.#rejectedDescs, this.#plan) };
+    return { targets, held: this.#rejectedDescs.length === 0 ? [] : heldAddresses(targets, this.#rejectedDescs, this.#plan) };
   }
 
   /**
@@ -427,6 +428,44 @@ function closeQuietly(s: Listenable): Promise<void> {
 let current: { key: string; activation: unknown } | undefined;
 
 /**
+ * Inherited sockets another part of this copy took first and hands out by
+ * claim: the zero-code preload, whose `listen()` calls and the app's
+ * `activate()` draw from one pool, so nothing is adopted twice. @internal
+ */
+export interface SocketPool {
+  environment: ActivationEnvironment;
+  env: ListenEnv;
+  /** Adopt what listener `l` may take. */
+  claim(l: Listener): Adoption[];
+  /** The sockets nobody has claimed so far (the manager holds their addresses). */
+  unclaimed(): Array<{ fd: number; desc?: RawSocketInfo }>;
+}
+
+let pool: SocketPool | undefined;
+
+/** Make `activate()` claim from `p` instead of reading the environment. @internal */
+export function useSocketPool(p: SocketPool): void {
+  pool = p;
+}
+
+/** Whether `activate()` has run in this copy (it then owns the sockets it adopted, and closed the rest). @internal */
+export function activated(): boolean {
+  return current !== undefined;
+}
+
+let delegated = false;
+/** Another copy of sd-activate owns this process's sockets: its `activate()` decides, once, with a warning. */
+function delegate(owner: { dir: string; version: string }, config: unknown, options: unknown): unknown {
+  if (!delegated) {
+    delegated = true;
+    warn('SD_ACTIVATE_SECOND_COPY', `two copies of sd-activate are loaded in this process: ${packageDir} (${packageVersion()}) and ` +
+      `${owner.dir} (${owner.version}), which took the inherited sockets first. activate() of the first uses the second's, so ` +
+      'nothing is adopted twice; install one copy (npm dedupe) to silence this.');
+  }
+  return slot().activate!(config, options);
+}
+
+/**
  * Match the sockets the service manager passed to this process
  * (`sd_listen_fds_with_names(3)`) to the app's listeners, and return an
  * {@link Activation} that tells each listener where to listen.
@@ -480,18 +519,23 @@ export function activate<const C extends Record<string, ListenerConfig>>(config:
       'activate() was already called with a different configuration; the activation environment is consumed once ' +
       'and its sockets are already assigned. Keep the Activation from the first call (use rebind() to move a self-bound listener).');
   }
+  const owner = takeOwnership('activate', activate as (config: unknown, options?: unknown) => unknown);
+  if (owner !== 'mine') return delegate(owner, config, options) as Activation<C>;
   if (options.logger !== undefined && options.logger !== false) {
     const l = options.logger as unknown as Record<string, unknown> | null;
     if (l === null || typeof l !== 'object' || typeof l.info !== 'function' || typeof l.warn !== 'function') {
       throw new SdActivateError('ERR_SD_INVALID_ARGUMENT', 'activate(): logger must be an object with info and warn methods, or false');
     }
   }
-  const found = inspect(options);
-  const matched = matchSockets(listeners, found.candidates);
-  const settled = settle(found, matched, listeners);
+  // Under the zero-code preload, the sockets are its: claim from them, and
+  // leave what no listener takes to the preload's settle moment (a listen()
+  // the app makes later may still take it).
+  const found = pool ?? inspect(options);
+  const matched = pool ? { adopted: listeners.flatMap((l) => pool!.claim(l)), rejected: [] } : matchSockets(listeners, (found as Inspection).candidates);
+  const settled = pool ? { rejected: [], warnings: [] } : settle(found as Inspection, matched, listeners);
   const log = new Log(options.onWarning as ((w: Warning) => void) | undefined, chooseLogger(options.logger, found.environment === 'inherited'));
   const activation = new Activation<C>({ listeners, adopted: matched.adopted, ...settled, warnings: settled.warnings as ActivationWarning[],
-    environment: found.environment, env: found.env, plan: hostFacts(), log });
+    environment: found.environment, env: found.env, plan: hostFacts(), log, ...(pool ? { held: pool.unclaimed() } : {}) });
   const selfBound: Array<{ listener: string; what: string }> = [];
   for (const l of listeners) {
     const { targets, held } = activation.planFor(l.name);
@@ -520,6 +564,8 @@ export interface ActivationState {
   env: ListenEnv;
   plan: PlanOptions;
   log: Log;
+  /** The sockets whose addresses the manager holds, when not the rejected ones (under the preload: the unclaimed). */
+  held?: Array<{ fd: number; desc?: RawSocketInfo }>;
 }
 
 /**

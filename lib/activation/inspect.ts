@@ -37,7 +37,8 @@ export interface Inspection {
   candidates: Candidate[];
 }
 
-function processName(pid: string): string {
+/** A process in words for warnings: its command line (shortened), or why not. @internal */
+export function processName(pid: string): string {
   try {
     const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
     const short = cmd.length > 80 ? `${cmd.slice(0, 77)}...` : cmd;

@@ -106,6 +106,17 @@ function keysOf(s: Servable): [string, string] {
   return [`name:${s.c.name}`, s.unix ? 'unix' : `port:${s.c.desc.port}`];
 }
 
+/** The key under which listener `l` finds the sockets it may take. */
+function claimKey(l: Listener): string {
+  return l.match === 'fdname' ? `name:${l.fdname}` : l.match === 'unix' ? 'unix' : `port:${l.port}`;
+}
+
+/** How much an inet socket exposes: a family's whole space counts 2, one address 1. */
+function width(s: AddressSet): number {
+  const part = (x: string | null): number => (x === null ? 0 : x === 'all' ? 2 : 1);
+  return part(s.v4) + part(s.v6);
+}
+
 /** Names beat addresses; among addresses, the narrower bind entry wins. */
 const BY_NAME = 3;
 
@@ -219,6 +230,8 @@ export class Claims {
   readonly #pendingBy = new Map<string, Set<Servable>>();
   readonly #fixed: Array<{ index: number; rejection: Rejection }> = [];
   readonly #adopted: Array<{ index: number; adoption: Adoption }> = [];
+  /** The fd each one-socket listener ({@link Claims.claimOne}) took. */
+  readonly #took = new Map<Listener, number>();
 
   /**
    * @param candidates - the inspected fds, in LISTEN_FDS order
@@ -229,14 +242,7 @@ export class Claims {
     candidates.forEach((c, index) => {
       const s = seen.has(c.fd) ? { reason: 'unreadable' as const, detail: 'it is listed twice' } : classify(c, index);
       seen.add(c.fd);
-      if ('c' in s) {
-        this.#pending.set(c.fd, s);
-        for (const k of keysOf(s)) {
-          const set = this.#pendingBy.get(k);
-          if (set) set.add(s);
-          else this.#pendingBy.set(k, new Set([s]));
-        }
-      }
+      if ('c' in s) this.#add(s);
       else this.#fixed.push({ index, rejection: { fd: c.fd, name: c.name, ...(c.desc ? { desc: c.desc } : {}), ...s } });
     });
     for (const l of known) this.#index.add(l);
@@ -256,8 +262,7 @@ export class Claims {
   claim(l: Listener): Adoption[] {
     if (!this.#index.all.has(l)) this.#index.add(l);
     const out: Adoption[] = [];
-    const key = l.match === 'fdname' ? `name:${l.fdname}` : l.match === 'unix' ? 'unix' : `port:${l.port}`;
-    for (const s of this.#pendingBy.get(key) ?? []) {
+    for (const s of this.#pendingBy.get(claimKey(l)) ?? []) {
       const mine = fit(l, s);
       if (!mine) continue;
       if (this.#winner(s)?.l !== l) continue;
@@ -265,12 +270,77 @@ export class Claims {
       out.push(adoption);
       this.#adopted.push({ index: s.index, adoption });
     }
-    for (const a of out) {
-      const s = this.#pending.get(a.fd)!;
-      this.#pending.delete(a.fd);
-      for (const k of keysOf(s)) this.#pendingBy.get(k)?.delete(s);
-    }
+    for (const a of out) this.#remove(this.#pending.get(a.fd)!);
     return out;
+  }
+
+  /**
+   * Adopt for `l` the one unclaimed socket that fits it best, for a caller
+   * whose listener serves one fd (a `listen()` call: one server, one socket):
+   * among the sockets `l` may take and no better known listener may, the
+   * widest (a dual-stack `[::]` over `0.0.0.0` or an IPv6-only `[::]`, over a
+   * single address: the closest to what the call would bind itself), then the
+   * first in LISTEN_FDS order. The others stay unclaimed for later claims;
+   * settled unclaimed, their rejection says which fd `l` serves instead.
+   */
+  claimOne(l: Listener): Adoption | undefined {
+    if (!this.#index.all.has(l)) this.#index.add(l);
+    let best: { s: Servable; via: string; width: number } | undefined;
+    for (const s of this.#pendingBy.get(claimKey(l)) ?? []) {
+      const mine = fit(l, s);
+      if (!mine || this.#winner(s)?.l !== l) continue;
+      const w = s.exp === null ? 0 : width(s.exp);
+      if (!best || w > best.width || (w === best.width && s.index < best.s.index)) best = { s, via: mine.via, width: w };
+    }
+    if (!best) return undefined;
+    const { s } = best;
+    const adoption: Adoption = { fd: s.c.fd, name: s.c.name, desc: s.c.desc, listener: l.name, via: best.via };
+    this.#adopted.push({ index: s.index, adoption });
+    this.#took.set(l, s.c.fd);
+    this.#remove(s);
+    return adoption;
+  }
+
+  /**
+   * Record that unclaimed `fd` is served by a caller that named the fd itself
+   * (an app's own `listen({ fd })`): it is claimed by `by`, whatever its address.
+   *
+   * @returns the adoption, or undefined when `fd` is not unclaimed
+   */
+  take(fd: number, by: string): Adoption | undefined {
+    const s = this.#pending.get(fd);
+    if (!s) return undefined;
+    const adoption: Adoption = { fd, name: s.c.name, desc: s.c.desc, listener: by, via: 'fd' };
+    this.#adopted.push({ index: s.index, adoption });
+    this.#remove(s);
+    return adoption;
+  }
+
+  /**
+   * Put an adopted fd back among the unclaimed (its server closed, the fd is
+   * still open): a later claim may adopt it again.
+   */
+  release(fd: number): void {
+    const i = this.#adopted.findIndex((a) => a.adoption.fd === fd);
+    if (i < 0) return;
+    const [{ index, adoption }] = this.#adopted.splice(i, 1) as [{ index: number; adoption: Adoption }];
+    for (const [l, took] of this.#took) if (took === fd) this.#took.delete(l);
+    const s = classify({ fd, name: adoption.name, desc: adoption.desc }, index);
+    if ('c' in s) this.#add(s);
+  }
+
+  #add(s: Servable): void {
+    this.#pending.set(s.c.fd, s);
+    for (const k of keysOf(s)) {
+      const set = this.#pendingBy.get(k);
+      if (set) set.add(s);
+      else this.#pendingBy.set(k, new Set([s]));
+    }
+  }
+
+  #remove(s: Servable): void {
+    this.#pending.delete(s.c.fd);
+    for (const k of keysOf(s)) this.#pendingBy.get(k)?.delete(s);
   }
 
   /** The best known listener for `s`: highest rank, then first known. */
@@ -303,6 +373,11 @@ export class Claims {
     const d = c.desc;
     const out = (reason: RejectReason, detail: string): Rejection => ({ fd: c.fd, name: c.name, desc: d, reason, detail });
     const winner = this.#winner(s);
+    const took = winner && this.#took.get(winner.l);
+    if (took !== undefined) {
+      return out('no-listener', `${winner!.l.name} covers it too, but serves fd ${took} (one listen() call serves one socket: ` +
+        'make one call per address)');
+    }
     if (winner) return out('no-listener', `listener ${JSON.stringify(winner.l.name)} may take it but did not claim it`);
     const named = this.#index.byName.get(c.name) ?? [];
     const narrower = named.find((l) => l.kind === s.kind);

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import type { RawSocketInfo } from '../binding';
 import type { Inspection } from './inspect';
 import type { Listener } from './listeners';
-import type { Adoption, MatchResult, RejectReason } from './match';
+import type { Adoption, MatchResult, Rejection, RejectReason } from './match';
 import { stderrIsJournal, stderrLogger, type Logger } from '../journal';
 import { closeFd, formatSocket, type SocketDescription } from '../sockets';
 import { emit, warning, warningText, type Warning, type WarningCode } from '../warnings';
@@ -84,6 +84,19 @@ export function adoptedSocket(a: Adoption): AdoptedSocket {
 }
 
 /**
+ * The `SD_ACTIVATE_REJECTED_FD` warning for rejection `r`: the fd, its name
+ * and socket, why, what was done with it (`action`), and the hint for the reason.
+ *
+ * @internal
+ */
+export function rejectionWarning(r: Rejection, action: string): Warning {
+  const socket = r.desc ? formatSocket(r.desc) : 'unreadable fd';
+  const named = r.name !== 'unknown' ? ` named ${JSON.stringify(r.name)}` : '';
+  return warning('SD_ACTIVATE_REJECTED_FD', `rejected inherited fd ${r.fd}${named} (${socket}): ${r.detail}; ${action}.${HINTS[r.reason]}`,
+    { fd: r.fd, socket, reason: r.reason });
+}
+
+/**
  * Close each rejected socket (fds that are not sockets are left open) and
  * build the warnings: one per rejected fd, one per `fdname` listener that
  * got nothing and has nothing to bind instead.
@@ -105,12 +118,10 @@ export function settle(found: Inspection, result: MatchResult, listeners: readon
         closeNote = ` (closing it failed: ${(err as { code?: string }).code ?? String(err)})`;
       }
     }
-    const named = r.name !== 'unknown' ? ` named ${JSON.stringify(r.name)}` : '';
     const action = closed ? 'closed it' : r.desc?.fileType === 'socket' ? `could not close it${closeNote}` : 'left it open (not a socket sd-activate owns)';
     rejected.push({ fd: r.fd, fdname: r.name, socket, reason: r.reason, detail: r.detail, closed,
       ...(r.desc ? { description: { fd: r.fd, ...r.desc } } : {}) });
-    warnings.push(warning('SD_ACTIVATE_REJECTED_FD', `rejected inherited fd ${r.fd}${named} (${socket}): ${r.detail}; ${action}.${HINTS[r.reason]}`,
-      { fd: r.fd, socket, reason: r.reason }));
+    warnings.push(rejectionWarning(r, action));
   }
   for (const a of result.adopted) {
     const gone = pathGone(a.desc);

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The zero-code preload's session: the app's own `listen()` calls are its
+ * listener config. Each call becomes one listener for the same claims
+ * `activate()` uses (lib/activation/match.ts), and listens on the inherited
+ * socket it claims instead of binding; at the settle moment the sockets no
+ * call claimed are warned about (and kept unserved, so a late `listen()` still
+ * adopts them), and `READY=1` is sent.
+ *
+ * Order of events in one process:
+ * 1. load: the variables are read, `NOTIFY_SOCKET` is taken out of the
+ *    environment; in the process `LISTEN_PID` names, the sockets are taken
+ *    (close-on-exec, `LISTEN_*` removed) and `SD_ACTIVATE_TAKEN_BY` left for
+ *    the children, in case this is a wrapper (npm, a shell) that never listens;
+ * 2. the first `listen()`: the environment's warnings; the preload leaves
+ *    `NODE_OPTIONS` (children no longer load it) and the marker;
+ * 3. every `listen()`: adopt a duplicate of the best-fitting socket, or bind;
+ * 4. the settle moment, when no `listen()` happened and none is pending for
+ *    `SD_ACTIVATE_SETTLE_MS`: warnings for the unclaimed, then `READY=1`.
+ *
+ * @internal
+ */
+import * as dns from 'node:dns';
+import type * as net from 'node:net';
+import { isIP } from 'node:net';
+import * as path from 'node:path';
+import { activated, useSocketPool, type SocketPool } from '../activation/activate';
+import { hostFacts, inspect, processName, type ActivationEnvironment, type Inspection, type ListenEnv } from '../activation/inspect';
+import { normalizeListener, type Listener, type ListenerConfig } from '../activation/listeners';
+import { Claims, type Adoption, type Rejection } from '../activation/match';
+import { chooseLogger, Log, rejectionWarning } from '../activation/settle';
+import { closeServers, send } from '../lifecycle';
+import { ready, stopping } from '../notify';
+import { closeFd, dupFd, formatSocket } from '../sockets';
+import { slot } from '../slot';
+import { warn } from '../warnings';
+import type { FdNameEntry, PreloadConfig } from './config';
+import { readListenCall, type ListenCall, type ListenCallback } from './listen-call';
+import { withoutPreload } from './node-options';
+
+/** The variable a process that took the sockets leaves for its children (a wrapper's child learns where they went). */
+export const TAKEN_BY = 'SD_ACTIVATE_TAKEN_BY';
+
+type ListenFn = (this: net.Server, ...args: unknown[]) => net.Server;
+type InetCall = Extract<ListenCall, { kind: 'inet' }>;
+type PathCall = Extract<ListenCall, { kind: 'path' }>;
+
+const UNSERVED = 'kept it open and unserved until exit (no connection is accepted from it; a later listen() of its address still adopts it)';
+
+/** A call's address in words: `127.0.0.1:3000`, `[::1]:3000`, `3000` (any address), a path. */
+function callText(call: InetCall | PathCall, host: string | undefined): string {
+  if (call.kind === 'path') return call.path;
+  if (host === undefined) return String(call.port);
+  return `${host.includes(':') ? `[${host}]` : host}:${call.port}`;
+}
+
+/** Whether `server` is the cluster primary's internal round-robin server (Node's, not the app's). */
+function clusterInternal(server: net.Server): boolean {
+  const l = server.listeners('connection');
+  if (l.length !== 1 || (l[0] as { name?: string }).name !== 'fail' || process.env.NODE_UNIQUE_ID !== undefined) return false;
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 20;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  return stack.includes('round_robin_handle');
+}
+
+/** One process's zero-code preload. @internal */
+export class PreloadSession implements SocketPool {
+  readonly #config: PreloadConfig;
+  readonly #listen: ListenFn;
+  #found: Inspection | undefined;
+  #claims = new Claims([]);
+  #log = new Log(undefined, null);
+  #first = true;
+  readonly #servers = new Set<net.Server>();
+  /** The inherited fd each adopting server listens on a duplicate of. */
+  readonly #serving = new WeakMap<net.Server, number>();
+  #lookups = 0;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #warned = new Set<number>();
+  #ready = false;
+  #stopping = false;
+  /** Sockets the preload can never serve (datagram): closed at the first settle. */
+  #unservable: Rejection[] = [];
+
+  /**
+   * @param config - from the variables
+   * @param listen - Node's own `net.Server.prototype.listen`
+   */
+  constructor(config: PreloadConfig, listen: ListenFn) {
+    this.#config = config;
+    this.#listen = listen;
+  }
+
+  get environment(): ActivationEnvironment {
+    return this.#found?.environment ?? 'none';
+  }
+
+  get env(): ListenEnv {
+    return this.#found?.env ?? {};
+  }
+
+  /** Load time: hide NOTIFY_SOCKET, take the sockets when they are this process's, install the stop handler. */
+  start(): void {
+    if (!this.#config.inherit && process.env.NOTIFY_SOCKET !== undefined) {
+      slot().notifySocket = process.env.NOTIFY_SOCKET;
+      delete process.env.NOTIFY_SOCKET;
+    }
+    if (process.env.LISTEN_PID === String(process.pid)) {
+      this.#take();
+      if (this.#found?.environment === 'inherited') process.env[TAKEN_BY] = String(process.pid);
+    }
+    if (this.#config.stopMs > 0) process.on('SIGTERM', () => this.#stop());
+  }
+
+  /** Read (consume) the environment, once; the sockets become this session's pool. */
+  #take(): void {
+    if (this.#found) return;
+    if (activated()) {
+      // activate() ran first: it owns what it adopted and closed the rest.
+      this.#found = { environment: 'none', env: {}, warnings: [], candidates: [] };
+    } else {
+      const found = inspect();
+      this.#found = found;
+      const stream = found.candidates.filter((c) => c.desc?.type !== 'dgram');
+      this.#unservable = found.candidates.filter((c) => c.desc?.type === 'dgram').map((c) => ({ fd: c.fd, name: c.name, desc: c.desc!,
+        reason: 'unsupported', detail: 'it is a datagram socket, and the zero-code preload serves only listen() calls (stream); ' +
+          'serve it with activate() in the app' }));
+      this.#claims = new Claims(stream);
+      useSocketPool(this);
+    }
+    const inherited = this.#found.environment === 'inherited';
+    this.#log = new Log(undefined, this.#config.log === 'warn' ? null : chooseLogger(undefined, inherited));
+  }
+
+  /** The first listen() of this process: it is the server, not a wrapper. */
+  #becomeServer(): void {
+    this.#first = false;
+    this.#take();
+    for (const w of this.#found!.warnings) this.#log.emit(w);
+    const by = process.env[TAKEN_BY];
+    if (by !== undefined && by !== String(process.pid) && this.#found!.environment === 'none') {
+      this.#log.warn('SD_ACTIVATE_LISTEN_PID_MISMATCH', `the sockets the service manager passed were taken by pid ${by} ` +
+        `(${processName(by)}), which loaded sd-activate/register but has not called listen(); this process (pid ${process.pid}) ` +
+        'binds itself. This happens when ExecStart= starts the server through a wrapper (npm start, npx, a shell script, ' +
+        'a framework CLI that spawns the server, a node:cluster primary). Fix: start the server\'s own node process directly ' +
+        '(ExecStart=/usr/bin/node --import sd-activate/register /path/to/server.js).');
+    }
+    delete process.env[TAKEN_BY];
+    if (!this.#config.inherit && process.env.NODE_OPTIONS !== undefined) {
+      const rest = withoutPreload(process.env.NODE_OPTIONS);
+      if (rest === '') delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = rest;
+    }
+  }
+
+  /** `net.Server.prototype.listen`, as the app calls it. */
+  listenHook(server: net.Server, args: unknown[]): net.Server {
+    if (clusterInternal(server)) return this.#listen.apply(server, args);
+    if (this.#first) this.#becomeServer();
+    const call = readListenCall(args);
+    if (!this.#servers.has(server)) {
+      this.#servers.add(server);
+      server.on('listening', () => this.#touch());
+    }
+    this.#touch();
+    if (call.kind === 'other') return this.#listen.apply(server, args);
+    if (call.kind === 'fd') {
+      const a = this.#claims.take(call.fd, `listen({ fd: ${call.fd} })`);
+      if (a) this.#adopted(a, 'the app listens on it itself');
+      return this.#listen.apply(server, args);
+    }
+    if ((server as net.Server & { _handle?: unknown })._handle) return this.#listen.apply(server, args); // Node throws ERR_SERVER_ALREADY_LISTEN
+    const previous = this.#serving.get(server);
+    if (previous !== undefined) {
+      // listen, close, listen on the same server: its old fd is free again.
+      this.#serving.delete(server);
+      this.#claims.release(previous);
+    }
+    if (this.#claims.unclaimed().length === 0) return this.#listen.apply(server, args);
+    if (call.kind === 'inet' && call.host !== undefined && isIP(call.host) === 0) {
+      // A host name: resolved as Node's listen() resolves it (dns.lookup, first result), then matched as that address.
+      const rest = call.cb ? args.slice(0, -1) : args;
+      if (call.cb) server.once('listening', call.cb);
+      this.#lookups++;
+      dns.lookup(call.host, (err, ip) => {
+        this.#lookups--;
+        this.#touch();
+        if (err) this.#listen.apply(server, rest); // Node looks it up again and reports the error its own way
+        else this.#decide(server, call, ip, rest, undefined);
+      });
+      return server;
+    }
+    return this.#decide(server, call, call.kind === 'inet' ? call.host : undefined, args, call.cb);
+  }
+
+  /** Listen on the inherited socket this call claims, else bind as asked. */
+  #decide(server: net.Server, call: InetCall | PathCall, host: string | undefined, args: unknown[], cb: ListenCallback | undefined): net.Server {
+    const l = this.#listener(call, host);
+    const a = l ? this.#claims.claimOne(l) : undefined;
+    if (!a) {
+      if (l && this.environment === 'inherited') this.#log.info(`${l.name}: binds itself (no inherited socket for it)`);
+      return this.#listen.apply(server, args);
+    }
+    let fd: number;
+    try {
+      fd = dupFd(a.fd);
+    } catch (err) {
+      this.#claims.release(a.fd);
+      this.#log.warn('SD_ACTIVATE_ADOPT_FAILED', `${a.listener}: could not duplicate inherited fd ${a.fd} ` +
+        `(${(err as Error).message}); it binds itself, which fails with EADDRINUSE if the manager holds the address.`);
+      return this.#listen.apply(server, args);
+    }
+    this.#serving.set(server, a.fd);
+    server.once('close', () => {
+      if (this.#serving.get(server) === a.fd) {
+        this.#serving.delete(server);
+        this.#claims.release(a.fd);
+      }
+    });
+    this.#adopted(a, `listening on fd ${fd}, a duplicate`);
+    // Node takes the backlog of { fd } only as an argument; without one, 511 would cut the unit's Backlog= short.
+    const options = call.signal !== undefined ? { fd, signal: call.signal } : { fd };
+    const backlog = call.backlog ?? hostFacts().fdBacklog;
+    try {
+      return cb ? this.#listen.call(server, options, backlog, cb) : this.#listen.call(server, options, backlog);
+    } catch (err) {
+      this.#serving.delete(server);
+      this.#claims.release(a.fd);
+      try {
+        closeFd(fd);
+      } catch {
+        // Node took it
+      }
+      throw err;
+    }
+  }
+
+  #adopted(a: Adoption, how: string): void {
+    const named = a.name !== 'unknown' ? ` named ${JSON.stringify(a.name)}` : '';
+    const late = this.#warned.delete(a.fd) ? ', after the settle moment' : '';
+    this.#log.info(`${a.listener}: adopted inherited fd ${a.fd}${named} (${formatSocket(a.desc, { state: false })}, via ${a.via}; ${how}${late})`);
+  }
+
+  /** The listener a call authorises: its port and host (no host: any address, as Node binds), or its path. */
+  #listener(call: InetCall | PathCall, host: string | undefined): Listener | undefined {
+    const name = `listen(${callText(call, host)})`;
+    const mapped = this.#config.fdnames.find((e) => fits(e, call, host));
+    let config: ListenerConfig;
+    if (call.kind === 'path') config = mapped ? { fdname: mapped.name } : { path: call.path };
+    else {
+      const v6any = host === '::' || host === '::0';
+      const bind = host === undefined || (v6any && !call.ipv6Only) ? undefined : host === '0.0.0.0' ? '*' : v6any ? '::*' : host;
+      config = { port: mapped ? 0 : call.port, ...(bind !== undefined ? { bind } : {}), ...(call.ipv6Only ? { ipv6Only: true } : {}),
+        ...(mapped ? { fdname: mapped.name } : {}) };
+    }
+    try {
+      return normalizeListener(name, config);
+    } catch {
+      return undefined; // an address the policy cannot read (Node will say what is wrong with it)
+    }
+  }
+
+  // ---------------------------------------------------------------- SocketPool (activate() under the preload)
+
+  claim(l: Listener): Adoption[] {
+    this.#take();
+    if (this.#first) this.#becomeServer();
+    this.#touch();
+    return this.#claims.claim(l);
+  }
+
+  unclaimed(): Array<{ fd: number; desc?: import('../binding').RawSocketInfo }> {
+    const pending = new Set(this.#claims.unclaimed());
+    return (this.#found?.candidates ?? []).filter((c) => pending.has(c.fd)).map((c) => ({ fd: c.fd, ...(c.desc ? { desc: c.desc } : {}) }));
+  }
+
+  // ---------------------------------------------------------------- settle, ready, stop
+
+  #touch(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#settle(), this.#config.settleMs);
+    this.#timer.unref();
+  }
+
+  /** The settle moment: warn about each socket still unclaimed (once), then READY=1 (once). */
+  #settle(): void {
+    this.#timer = undefined;
+    if (this.#lookups > 0) return this.#touch();
+    for (const r of this.#unservable) {
+      let action = 'closed it';
+      try {
+        closeFd(r.fd);
+      } catch (err) {
+        action = `could not close it (${(err as { code?: string }).code ?? String(err)})`;
+      }
+      this.#log.emit(rejectionWarning(r, action));
+    }
+    this.#unservable = [];
+    for (const r of this.#claims.settle().rejected) {
+      if (this.#warned.has(r.fd)) continue;
+      this.#warned.add(r.fd);
+      this.#log.emit(rejectionWarning(r, r.desc?.fileType === 'socket' ? UNSERVED : 'left it open (not a socket sd-activate owns)'));
+    }
+    if (this.#ready || this.#stopping || !this.#config.ready) return;
+    const listening = [...this.#servers].filter((s) => s.listening);
+    if (listening.length === 0) return;
+    this.#ready = true;
+    const where = listening.map((s) => {
+      const a = s.address();
+      return typeof a === 'string' ? a : a ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : '?';
+    });
+    const status = `Listening on ${where.join(', ')}`.slice(0, 200);
+    send(() => ready(status)).catch((err: unknown) => {
+      warn('SD_ACTIVATE_NOTIFY_FAILED', `READY=1 not sent: ${(err as Error).message}`);
+    });
+  }
+
+  /** SIGTERM with SD_ACTIVATE_GRACEFUL_STOP: STOPPING=1, stop accepting, let requests finish, exit. */
+  #stop(): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    void (async () => {
+      try {
+        await send(() => stopping());
+      } catch (err) {
+        warn('SD_ACTIVATE_NOTIFY_FAILED', `STOPPING=1 not sent: ${(err as Error).message}`);
+      }
+      await closeServers([...this.#servers], this.#config.stopMs);
+      const code = process.exitCode;
+      setImmediate(() => process.exit(typeof code === 'number' ? code : code === undefined ? 0 : Number(code)));
+    })();
+  }
+}
+
+/** Whether `SD_ACTIVATE_FDNAMES` entry `e` names this call's address. */
+function fits(e: FdNameEntry, call: InetCall | PathCall, host: string | undefined): boolean {
+  if (call.kind === 'path') return e.path !== undefined && (e.path === call.path || (!e.path.startsWith('@') && path.resolve(e.path) === path.resolve(call.path)));
+  if (e.port !== call.port) return false;
+  return e.host === undefined || e.host === call.host || e.host === host;
+}
