@@ -188,6 +188,17 @@ class ListenerIndex {
     else if (l.port !== undefined && l.port !== 0) push(this.byPort, l.port, l);
   }
 
+  remove(l: Listener): void {
+    if (!this.all.delete(l)) return;
+    const drop = (list: Listener[] | undefined): void => {
+      const i = list ? list.indexOf(l) : -1;
+      if (i >= 0) list!.splice(i, 1);
+    };
+    if (l.match === 'fdname') drop(this.byName.get(l.fdname!));
+    else if (l.match === 'unix') drop(this.unix);
+    else if (l.port !== undefined) drop(this.byPort.get(l.port));
+  }
+
   /** The listeners that could take `s`, in registration order (names first). */
   forSocket(s: Servable): Listener[] {
     const named = this.byName.get(s.c.name) ?? [];
@@ -232,6 +243,8 @@ export class Claims {
   readonly #adopted: Array<{ index: number; adoption: Adoption }> = [];
   /** The fd each one-socket listener ({@link Claims.claimOne}) took. */
   readonly #took = new Map<Listener, number>();
+  /** The listener that took each fd through {@link Claims.claimOne}. */
+  readonly #holder = new Map<number, Listener>();
 
   /**
    * @param candidates - the inspected fds, in LISTEN_FDS order
@@ -297,6 +310,7 @@ export class Claims {
     const adoption: Adoption = { fd: s.c.fd, name: s.c.name, desc: s.c.desc, listener: l.name, via: best.via };
     this.#adopted.push({ index: s.index, adoption });
     this.#took.set(l, s.c.fd);
+    this.#holder.set(s.c.fd, l);
     this.#remove(s);
     return adoption;
   }
@@ -317,14 +331,22 @@ export class Claims {
   }
 
   /**
-   * Put an adopted fd back among the unclaimed (its server closed, the fd is
-   * still open): a later claim may adopt it again.
+   * Forget listener `l` (its server closed): it no longer contests a socket,
+   * and what it adopted goes back among the unclaimed (the fds are still
+   * open), for a later claim.
    */
+  forget(l: Listener): void {
+    this.#index.remove(l);
+    for (const a of this.#adopted.filter((x) => x.adoption.listener === l.name && this.#holder.get(x.adoption.fd) === l)) this.release(a.adoption.fd);
+  }
+
+  /** Put an adopted fd back among the unclaimed: a later claim may adopt it again. */
   release(fd: number): void {
     const i = this.#adopted.findIndex((a) => a.adoption.fd === fd);
     if (i < 0) return;
     const [{ index, adoption }] = this.#adopted.splice(i, 1) as [{ index: number; adoption: Adoption }];
     for (const [l, took] of this.#took) if (took === fd) this.#took.delete(l);
+    this.#holder.delete(fd);
     const s = classify({ fd, name: adoption.name, desc: adoption.desc }, index);
     if ('c' in s) this.#add(s);
   }

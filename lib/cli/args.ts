@@ -130,6 +130,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let maxConnections = 64;
   let fdstore = 0;
   let quiet = false;
+  let preload = true;
   let pidFile: string | undefined;
   let command: string[] = [];
 
@@ -228,6 +229,10 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         pidFile = v;
         break;
       }
+      case '--no-preload':
+        flag();
+        preload = false;
+        break;
       case '-q':
       case '--quiet':
         flag();
@@ -263,7 +268,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     action: 'run',
     options: {
       listen, names, watch, restart, restartLimit, stopTimeoutMs, backlog, accept, inetd,
-      maxConnections, fdstore, quiet, command, ...(pidFile !== undefined ? { pidFile } : {}),
+      maxConnections, fdstore, quiet, preload, command, ...(pidFile !== undefined ? { pidFile } : {}),
     },
   };
 }
@@ -310,6 +315,13 @@ Options:
                             LISTEN_FDNAMES=connection, REMOTE_ADDR/REMOTE_PORT)
   --inetd                   with --accept: the connection on stdin and stdout
   --max-connections N       with --accept: at most N at once (default 64)
+  --no-preload              do not add the zero-code preload: for a node
+                            command (node ..., or a script whose #! line runs
+                            node), sd-activate/register is put in the child's
+                            NODE_OPTIONS by default, so an unmodified app's own
+                            listen() adopts the sockets; other commands are
+                            left alone (put --require sd-activate/register in
+                            NODE_OPTIONS yourself where node runs further down)
   --pid-file PATH           write sd-activate's own pid to PATH while it runs
                             (the pid to send SIGHUP to; under npx, $! is npm's)
   -q, --quiet               print errors only

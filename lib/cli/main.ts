@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, usage } from './args';
 import { Acceptor } from './accept';
-import { checkCommand } from './process';
+import { checkCommand, REGISTER_FILE, runsNode } from './process';
 import { bindSockets, releaseSockets } from './sockets';
 import { Supervisor } from './supervisor';
 import { CliError, UsageError, type BoundSocket, type CliLog } from './types';
@@ -62,7 +62,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     const options = parsed.options;
     quiet = options.quiet;
     checkWatchPaths(options.watch);
-    checkCommand(options.command[0] as string);
+    const file = checkCommand(options.command[0] as string);
+    if (options.preload && !options.accept && runsNode(file)) {
+      options.preloadFile = REGISTER_FILE;
+      log.info(`adding the zero-code preload to ${options.command[0]}'s NODE_OPTIONS (--require ${REGISTER_FILE}; --no-preload turns it off)`);
+    }
     sockets = await bindSockets(options.listen, options.names, options.backlog);
     sockets.forEach((s, k) => {
       const where = options.accept ? '(accepting connections)' : `as fd ${3 + k} (name ${s.name})`;

@@ -25,7 +25,7 @@ const HOLDER_ONLY = ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'NOTIFY_SOCKE
  *
  * @throws {@link CliError} 127 when it is not found, 126 when not executable
  */
-export function checkCommand(command: string, env: NodeJS.ProcessEnv = process.env): void {
+export function checkCommand(command: string, env: NodeJS.ProcessEnv = process.env): string {
   const candidates = command.includes('/')
     ? [command]
     : (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').map((d) => path.join(d === '' ? '.' : d, command));
@@ -35,7 +35,7 @@ export function checkCommand(command: string, env: NodeJS.ProcessEnv = process.e
       if (fs.statSync(c).isFile()) {
         found = c;
         fs.accessSync(c, fs.constants.X_OK);
-        return;
+        return c;
       }
     } catch {
       // keep looking
@@ -43,6 +43,50 @@ export function checkCommand(command: string, env: NodeJS.ProcessEnv = process.e
   }
   if (found) throw new CliError(126, `cannot run ${command}: ${found} is not executable`);
   throw new CliError(127, `command not found: ${command}`);
+}
+
+const NODE_NAMES = /^(node|nodejs)(\d+)?$/;
+
+/**
+ * Whether `file` (the command, as found on PATH) runs node: it is node, or
+ * its `#!` line runs node (`#!/usr/bin/node`, `#!/usr/bin/env node`,
+ * `#!/usr/bin/env -S node --flags`).
+ */
+export function runsNode(file: string): boolean {
+  if (NODE_NAMES.test(path.basename(file))) return true;
+  try {
+    if (fs.realpathSync(file) === fs.realpathSync(process.execPath)) return true;
+  } catch {
+    return false;
+  }
+  let head = '';
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(256);
+      head = buf.subarray(0, fs.readSync(fd, buf, 0, 256, 0)).toString('latin1');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+  if (!head.startsWith('#!')) return false;
+  const words = head.slice(2).split('\n')[0]!.trim().split(/[ \t]+/);
+  const interpreter = path.basename(words[0] ?? '');
+  if (NODE_NAMES.test(interpreter)) return true;
+  if (interpreter !== 'env') return false;
+  const rest = words.slice(1).filter((w) => w !== '-S' && !w.startsWith('-') && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+  return rest.length > 0 && NODE_NAMES.test(path.basename(rest[0]!));
+}
+
+/** The preload's entry file in this package, for NODE_OPTIONS (absolute: it resolves from any directory and from npx's cache). */
+export const REGISTER_FILE = path.resolve(__dirname, '..', 'register.js');
+
+/** `env` with the zero-code preload first in NODE_OPTIONS (quoted, as Node splits NODE_OPTIONS on spaces). */
+export function withPreload(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const flag = `--require "${REGISTER_FILE.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  return { ...env, NODE_OPTIONS: env.NODE_OPTIONS ? `${flag} ${env.NODE_OPTIONS}` : flag };
 }
 
 /** The environment for a child: the holder's, minus its own activation variables, plus `extra`. */

@@ -21,7 +21,7 @@ import { parseState } from '../notify-state';
 import { FdStore } from './fdstore';
 import { Holder, PASS_SIGNALS } from './holder';
 import { NotifySocket } from './notify-socket';
-import { childEnv, describeExit, exitStatus, reapGroup, spawnActivated } from './process';
+import { childEnv, describeExit, exitStatus, reapGroup, spawnActivated, withPreload } from './process';
 import type { BoundSocket, CliLog, CliOptions } from './types';
 import { watchPaths, type Watch } from './watch';
 
@@ -105,11 +105,12 @@ export class Supervisor {
   private start(): void {
     const fds = [...this.sockets.map((s) => s.fd), ...this.store.fds];
     const names = [...this.sockets.map((s) => s.name), ...this.store.names];
-    const env = childEnv({
+    const activation = childEnv({
       LISTEN_FDS: String(fds.length),
       LISTEN_FDNAMES: names.join(':'),
       NOTIFY_SOCKET: this.notifyPath,
     });
+    const env = this.options.preloadFile !== undefined ? withPreload(activation) : activation;
     const command = this.options.command;
     const proc = this.holder.launch(command[0] as string, () => spawnActivated(command, env, fds), () => this.finish(1));
     if (!proc) return;

@@ -87,6 +87,10 @@ export interface CliOptions {
   fdstore: number;
   /** Print only errors. */
   quiet: boolean;
+  /** Add the zero-code preload to a node command's NODE_OPTIONS. */
+  preload: boolean;
+  /** Set when the command runs node and the preload is added (the register file). */
+  preloadFile?: string;
   /** Where to write the command's own pid while it runs. */
   pidFile?: string;
   /** The command and its arguments. */

@@ -74,8 +74,8 @@ export class PreloadSession implements SocketPool {
   #log = new Log(undefined, null);
   #first = true;
   readonly #servers = new Set<net.Server>();
-  /** The inherited fd each adopting server listens on a duplicate of. */
-  readonly #serving = new WeakMap<net.Server, number>();
+  /** The listener each server's current listen() made (it leaves the claims when the server closes). */
+  readonly #holding = new WeakMap<net.Server, Listener>();
   #lookups = 0;
   #timer: NodeJS.Timeout | undefined;
   readonly #warned = new Set<number>();
@@ -172,13 +172,8 @@ export class PreloadSession implements SocketPool {
       return this.#listen.apply(server, args);
     }
     if ((server as net.Server & { _handle?: unknown })._handle) return this.#listen.apply(server, args); // Node throws ERR_SERVER_ALREADY_LISTEN
-    const previous = this.#serving.get(server);
-    if (previous !== undefined) {
-      // listen, close, listen on the same server: its old fd is free again.
-      this.#serving.delete(server);
-      this.#claims.release(previous);
-    }
-    if (this.#claims.unclaimed().length === 0) return this.#listen.apply(server, args);
+    this.#end(server); // listen, close, listen on the same server: its old claim is over
+    if (this.environment !== 'inherited') return this.#listen.apply(server, args);
     if (call.kind === 'inet' && call.host !== undefined && isIP(call.host) === 0) {
       // A host name: resolved as Node's listen() resolves it (dns.lookup, first result), then matched as that address.
       const rest = call.cb ? args.slice(0, -1) : args;
@@ -198,36 +193,34 @@ export class PreloadSession implements SocketPool {
   /** Listen on the inherited socket this call claims, else bind as asked. */
   #decide(server: net.Server, call: InetCall | PathCall, host: string | undefined, args: unknown[], cb: ListenCallback | undefined): net.Server {
     const l = this.#listener(call, host);
-    const a = l ? this.#claims.claimOne(l) : undefined;
+    if (!l) return this.#listen.apply(server, args);
+    this.#holding.set(server, l);
+    server.once('close', () => this.#end(server));
+    const a = this.#claims.claimOne(l);
     if (!a) {
-      if (l && this.environment === 'inherited') this.#log.info(`${l.name}: binds itself (no inherited socket for it)`);
+      this.#log.info(`${l.name}: binds itself (no inherited socket for it)`);
       return this.#listen.apply(server, args);
     }
     let fd: number;
     try {
       fd = dupFd(a.fd);
     } catch (err) {
-      this.#claims.release(a.fd);
+      this.#end(server);
       this.#log.warn('SD_ACTIVATE_ADOPT_FAILED', `${a.listener}: could not duplicate inherited fd ${a.fd} ` +
         `(${(err as Error).message}); it binds itself, which fails with EADDRINUSE if the manager holds the address.`);
       return this.#listen.apply(server, args);
     }
-    this.#serving.set(server, a.fd);
-    server.once('close', () => {
-      if (this.#serving.get(server) === a.fd) {
-        this.#serving.delete(server);
-        this.#claims.release(a.fd);
-      }
-    });
     this.#adopted(a, `listening on fd ${fd}, a duplicate`);
     // Node takes the backlog of { fd } only as an argument; without one, 511 would cut the unit's Backlog= short.
     const options = call.signal !== undefined ? { fd, signal: call.signal } : { fd };
     const backlog = call.backlog ?? hostFacts().fdBacklog;
     try {
-      return cb ? this.#listen.call(server, options, backlog, cb) : this.#listen.call(server, options, backlog);
+      const out = cb ? this.#listen.call(server, options, backlog, cb) : this.#listen.call(server, options, backlog);
+      // Node knows a pipe's name only when it bound it: server.address() gives the path, as after a normal listen.
+      if (call.kind === 'path') (server as net.Server & { _pipeName?: string })._pipeName = call.path;
+      return out;
     } catch (err) {
-      this.#serving.delete(server);
-      this.#claims.release(a.fd);
+      this.#end(server);
       try {
         closeFd(fd);
       } catch {
@@ -235,6 +228,14 @@ export class PreloadSession implements SocketPool {
       }
       throw err;
     }
+  }
+
+  /** `server`'s claim is over (closed, or listening again): its listener leaves, its socket is free again. */
+  #end(server: net.Server): void {
+    const l = this.#holding.get(server);
+    if (!l) return;
+    this.#holding.delete(server);
+    this.#claims.forget(l);
   }
 
   #adopted(a: Adoption, how: string): void {

@@ -35,6 +35,7 @@ function openSocket(kind, address, port = 0, { backlog = 128, v6only = -1 } = {}
  *   env        extra environment
  *   script     a fixture file name (in test/fixtures) or an absolute path
  *   input      text for stdin
+ *   cwd        its working directory (default: this process's)
  *   timeout    ms before the child is killed (default 20000, times SD_ACTIVATE_TIME_SCALE)
  * Resolves { code, signal, stdout, stderr, lines, json } where json is the
  * last stdout line parsed as JSON (or undefined).
@@ -45,7 +46,7 @@ function runChild(options) {
 }
 
 function startChild({ fds = [], listenFds, names, listenPid, env = {}, script, args = [], input,
-  timeout = 20000, keep = false, nodeArgs = [] }) {
+  timeout = 20000, keep = false, nodeArgs = [], cwd }) {
   const childEnv = { ...process.env, ...env };
   for (const k of ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID']) {
     if (!(k in env)) delete childEnv[k];
@@ -63,7 +64,7 @@ function startChild({ fds = [], listenFds, names, listenPid, env = {}, script, a
     argv = [process.execPath, [...nodeArgs, file, ...args]];
   }
   const proc = spawn(argv[0], argv[1], { env: argv[0] === 'sh' ? plainEnv(childEnv) : childEnv,
-    stdio: ['pipe', 'pipe', 'pipe', ...fds] });
+    stdio: ['pipe', 'pipe', 'pipe', ...fds], ...(cwd ? { cwd } : {}) });
   if (!keep) for (const fd of fds) native.close(fd);
   let stdout = '';
   let stderr = '';

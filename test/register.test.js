@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: MIT
+'use strict';
+// The zero-code preload (sd-activate/register), the way systemd calls an
+// unmodified app: real sockets at fds 3, 4, ... of a real child whose
+// LISTEN_PID is its own pid, the app's own listen() calls, and the preload
+// given with --require / --import. What a test asserts is read from the
+// child's /proc (inodes), from the sockets themselves (connect, ss) and from
+// the child's stderr (the coded warnings).
+const { test, describe } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const { openSocket, startChild, freePort } = require('./helpers/child');
+const { SOMAXCONN, slack, tmpdir } = require('./helpers/common');
+const { startReceiver } = require('./helpers/receiver');
+
+const ROOT = path.join(__dirname, '..');
+const REGISTER = path.join(ROOT, 'dist', 'register.js');
+const PRELOAD = ['--require', REGISTER];
+
+/** The inode of a socket fd of this process, as /proc/<pid>/fd shows it. */
+function inodeOf(fd) {
+  return `socket:[${fs.fstatSync(fd).ino}]`;
+}
+
+/** Run preload-app with `steps` and the sockets `fds`; resolves with its report (the last JSON line) and stderr. */
+async function runApp({ fds = [], steps, env = {}, nodeArgs = PRELOAD, names, ...rest }) {
+  const inodes = fds.map(inodeOf);
+  const r = await startChild({ fds, names, env: { SD_ACTIVATE_SETTLE_MS: '100', ...env }, script: 'preload-app.js',
+    args: [JSON.stringify(steps)], nodeArgs, ...rest }).done;
+  assert.equal(r.code, 0, `preload-app failed: ${r.stderr}`);
+  return { ...r, report: r.json, inodes };
+}
+
+/** GET / over a fresh connection: the body, or the error code. */
+function get(port, host = '127.0.0.1', pathName = '/') {
+  return new Promise((resolve) => {
+    const c = net.connect({ port, host });
+    let body = '';
+    c.setTimeout(slack(3000), () => { c.destroy(); resolve('timeout'); });
+    c.on('connect', () => c.write(`GET ${pathName} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    c.on('data', (d) => { body += d; });
+    c.on('end', () => resolve(body.split('\r\n\r\n')[1] ?? body));
+    c.on('error', (e) => resolve(e.code));
+  });
+}
+
+/** Whether a connection to port is accepted by the kernel but never answered within ms. */
+function unanswered(port, ms = 400, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const c = net.connect({ port, host });
+    let connected = false;
+    let data = false;
+    c.on('connect', () => { connected = true; c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'); });
+    c.on('data', () => { data = true; });
+    c.on('error', () => {});
+    setTimeout(() => { c.destroy(); resolve(connected && !data); }, ms);
+  });
+}
+
+const warnings = (stderr, code) => stderr.split('\n').filter((l) => l.includes(`[${code}]`));
+
+describe('listen() forms: the call names what it authorises, and listens on the inherited socket', () => {
+  const forms = [
+    ['listen(port, host, cb)', (p) => [p, '127.0.0.1']],
+    ['listen(port as a string) (app.listen(process.env.PORT))', (p) => [String(p)]],
+    ['listen({ port, host })', (p) => [{ port: p, host: '127.0.0.1' }]],
+    ['listen({ port: "P", host, path: false }) (SvelteKit)', (p) => [{ path: false, host: '127.0.0.1', port: String(p) }]],
+    ['listen(port) with no host: any address', (p) => [p]],
+    ['listen(port, "localhost"): resolved as Node resolves it', (p) => [p, 'localhost']],
+  ];
+  for (const [title, args] of forms) {
+    test(title, async () => {
+      const s = openSocket('tcp', '127.0.0.1', 0);
+      const port = s.port;
+      const r = await runApp({ fds: [s.fd], steps: [{ op: 'listen', id: 'a', args: args(port), cb: true }, { op: 'report' }] });
+      const a = r.report.servers.a;
+      assert.equal(a.error, null);
+      assert.equal(a.cb, true, 'the callback ran');
+      assert.equal(a.listening, true);
+      assert.deepEqual([a.address.address, a.address.port], ['127.0.0.1', port], 'server.address() is the inherited socket\'s');
+      assert.equal(a.inode, r.inodes[0], 'the server listens on the inherited socket (same inode)');
+      assert.notEqual(a.fd, 3, 'on a duplicate: fd 3 itself stays open for a later listen()');
+      assert.equal(r.report.fds['3'], r.inodes[0]);
+      assert.match(r.stderr, /adopted inherited fd 3 \(tcp 127\.0\.0\.1:\d+/);
+      assert.equal(warnings(r.stderr, 'SD_ACTIVATE_REJECTED_FD').length, 0, r.stderr);
+      assert.equal(r.report.env.LISTEN_FDS, null, 'the environment was consumed');
+    });
+  }
+
+  test('a unix path: adopted, and never unlinked (not by close, not at exit)', async (t) => {
+    const dir = tmpdir(t);
+    const file = path.join(dir, 'app.sock');
+    const s = openSocket('unix', file);
+    const r = await runApp({ fds: [s.fd], steps: [{ op: 'listen', id: 'u', args: [file] }, { op: 'report' }, { op: 'close', id: 'u' }] });
+    assert.equal(r.report.servers.u.inode, r.inodes[0]);
+    assert.equal(r.report.servers.u.address, file);
+    assert.ok(fs.lstatSync(file).isSocket(), 'the inherited socket file is still there');
+  });
+
+  test('the backlog follows net.core.somaxconn (as activate() does), or the backlog the call gives', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0, { backlog: 16 });
+    const b = openSocket('tcp', '127.0.0.1', 0, { backlog: 16 });
+    const child = startChild({ fds: [a.fd, b.fd], env: { SD_ACTIVATE_SETTLE_MS: '100' }, script: 'preload-app.js', nodeArgs: PRELOAD,
+      args: [JSON.stringify([{ op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'listen', id: 'b', args: [b.port, '127.0.0.1', 77] },
+        { op: 'report' }, { op: 'serve' }])] });
+    try {
+      const ss = (port) => execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' }).trim().split(/\s+/);
+      await waitFor(() => Number(ss(b.port)[2]) !== 16);
+      assert.equal(Number(ss(a.port)[2]), SOMAXCONN, 'Send-Q of a listening socket is its backlog');
+      assert.equal(Number(ss(b.port)[2]), 77);
+    } finally {
+      child.proc.kill('SIGKILL');
+      await child.done;
+    }
+  });
+});
+
+async function waitFor(pred, ms = 5000) {
+  const end = Date.now() + slack(ms);
+  while (!pred() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+}
+
+describe('the policy: nothing is served that no listen() authorised', () => {
+  test('an extra inherited socket no call asks for is never served, warned at the settle moment, and kept open', async () => {
+    const web = openSocket('tcp', '127.0.0.1', 0);
+    const extra = openSocket('tcp', '127.0.0.1', 0);
+    const child = startChild({ fds: [web.fd, extra.fd], env: { SD_ACTIVATE_SETTLE_MS: '100' }, script: 'preload-app.js', nodeArgs: PRELOAD,
+      args: [JSON.stringify([{ op: 'listen', id: 'web', args: [web.port, '127.0.0.1'] }, { op: 'serve' }])] });
+    let stderr = '';
+    child.proc.stderr.on('data', (d) => { stderr += d; });
+    try {
+      await waitFor(() => /SD_ACTIVATE_REJECTED_FD/.test(stderr));
+      assert.match(await get(web.port), /^web \d+/);
+      assert.equal(await unanswered(extra.port), true, 'the kernel queues the connection, nobody accepts it');
+      const [w] = warnings(stderr, 'SD_ACTIVATE_REJECTED_FD');
+      assert.match(w, new RegExp(`rejected inherited fd 4 \\(tcp 127\\.0\\.0\\.1:${extra.port} \\(listening\\)\\): no listener is configured for tcp port ${extra.port}; kept it open and unserved`));
+      const fds = fs.readdirSync(`/proc/${child.proc.pid}/fd`);
+      assert.ok(fds.includes('4'), 'fd 4 is kept (a late listen() may still adopt it)');
+    } finally {
+      child.proc.kill('SIGKILL');
+      await child.done;
+    }
+  });
+
+  test('a late listen() (after the settle moment) still adopts the socket, without EADDRINUSE', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const b = openSocket('tcp', '127.0.0.1', 0);
+    const r = await runApp({ fds: [a.fd, b.fd], steps: [{ op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'wait', ms: 400 },
+      { op: 'listen', id: 'late', args: [b.port, '127.0.0.1'] }, { op: 'report' }] });
+    assert.equal(warnings(r.stderr, 'SD_ACTIVATE_REJECTED_FD').length, 1, 'warned at the settle moment');
+    assert.equal(r.report.servers.late.error, null);
+    assert.equal(r.report.servers.late.inode, r.inodes[1]);
+    assert.match(r.stderr, /listen\(127\.0\.0\.1:\d+\): adopted inherited fd 4 .*after the settle moment/);
+  });
+
+  test('listen, close, listen (the same server, then a new one): each adopts the inherited socket again', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const r = await runApp({ fds: [a.fd], steps: [
+      { op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'close', id: 'a' },
+      { op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'close', id: 'a' },
+      { op: 'listen', id: 'b', args: [{ port: a.port, host: '127.0.0.1' }] }, { op: 'report' }] });
+    assert.equal(r.report.servers.a.error, null);
+    assert.equal(r.report.servers.b.error, null);
+    assert.equal(r.report.servers.b.inode, r.inodes[0]);
+    assert.equal(r.report.fds['3'], r.inodes[0], 'fd 3 survived both closes');
+  });
+
+  test('one call covering two inherited sockets takes the widest, the next call takes the other (Fastify\'s pattern)', async () => {
+    const v4 = openSocket('tcp', '127.0.0.1', 0);
+    let v6;
+    try {
+      v6 = openSocket('tcp', '::1', v4.port);
+    } catch {
+      return; // no IPv6 loopback here
+    }
+    const r = await runApp({ fds: [v4.fd, v6.fd], steps: [{ op: 'listen', id: 'any', args: [{ port: v4.port }] }, { op: 'wait', ms: 300 },
+      { op: 'listen', id: 'six', args: [{ port: v4.port, host: '::1' }] }, { op: 'report' }] });
+    assert.equal(r.report.servers.any.inode, r.inodes[0], 'equal width: the first in LISTEN_FDS order');
+    assert.equal(r.report.servers.six.inode, r.inodes[1]);
+    const [w] = warnings(r.stderr, 'SD_ACTIVATE_REJECTED_FD');
+    assert.match(w, /fd 4 .*listen\(\d+\) covers it too, but serves fd 3 \(one listen\(\) call serves one socket/);
+  });
+
+  test('a socket wider than the call allows is not adopted: the call binds, fails with EADDRINUSE, and the warning says why', async () => {
+    const wide = openSocket('tcp', '0.0.0.0', 0);
+    const r = await runApp({ fds: [wide.fd], steps: [{ op: 'listen', id: 'a', args: [wide.port, '127.0.0.1'] }, { op: 'wait', ms: 300 }, { op: 'report' }] });
+    assert.equal(r.report.servers.a.error, 'EADDRINUSE');
+    const [w] = warnings(r.stderr, 'SD_ACTIVATE_REJECTED_FD');
+    assert.match(w, /it exposes any IPv4 address, more than listener "listen\(127\.0\.0\.1:\d+\)" allows \(bind 127\.0\.0\.1\)/);
+  });
+
+  test('listen(0) and the app\'s own listen({ fd }) pass through; an own listen({ fd: 3 }) claims fd 3', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const r = await runApp({ fds: [a.fd], steps: [{ op: 'listen', id: 'own', args: [{ fd: 3 }] }, { op: 'listen', id: 'eph', args: [0, '127.0.0.1'] },
+      { op: 'wait', ms: 300 }, { op: 'report' }] });
+    assert.equal(r.report.servers.own.fd, 3, 'fd 3 itself, as the app asked');
+    assert.notEqual(r.report.servers.eph.address.port, a.port);
+    assert.notEqual(r.report.servers.eph.inode, r.inodes[0]);
+    assert.equal(warnings(r.stderr, 'SD_ACTIVATE_REJECTED_FD').length, 0, r.stderr);
+  });
+
+  test('a listen() of a port nothing was inherited for binds itself, as without the preload', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const other = freePort();
+    const r = await runApp({ fds: [a.fd], steps: [{ op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] },
+      { op: 'listen', id: 'own', args: [other, '127.0.0.1'] }, { op: 'report' }] });
+    assert.equal(r.report.servers.own.address.port, other);
+    assert.match(r.stderr, new RegExp(`listen\\(127\\.0\\.0\\.1:${other}\\): binds itself \\(no inherited socket for it\\)`));
+  });
+
+  test('SD_ACTIVATE_FDNAMES: a listen() address takes the socket of that name, on the port the unit gave it', async () => {
+    const named = openSocket('tcp', '127.0.0.1', 0);
+    const asked = freePort();
+    const r = await runApp({ fds: [named.fd], names: ['web'], env: { SD_ACTIVATE_FDNAMES: `web=${asked}` },
+      steps: [{ op: 'listen', id: 'a', args: [asked, '127.0.0.1'] }, { op: 'report' }] });
+    assert.equal(r.report.servers.a.inode, r.inodes[0]);
+    assert.equal(r.report.servers.a.address.port, named.port);
+    assert.match(r.stderr, /adopted inherited fd 3 named "web"/);
+  });
+
+  test('an inherited datagram socket is closed with a warning (the preload serves listen() calls only)', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const u = openSocket('udp', '127.0.0.1', 0);
+    const r = await runApp({ fds: [a.fd, u.fd], steps: [{ op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'wait', ms: 300 }, { op: 'report' }] });
+    const [w] = warnings(r.stderr, 'SD_ACTIVATE_REJECTED_FD');
+    assert.match(w, /fd 4 \(udp 127\.0\.0\.1:\d+\): it is a datagram socket.*closed it/);
+    assert.equal(r.report.fds['4'], undefined);
+  });
+});
+
+describe('READY=1, the environment children see, and the graceful stop', () => {
+  test('READY=1 with STATUS at the settle moment; children inherit neither NOTIFY_SOCKET nor the preload', async () => {
+    const recv = await startReceiver();
+    try {
+      const a = openSocket('tcp', '127.0.0.1', 0);
+      const r = await runApp({ fds: [a.fd], env: { NOTIFY_SOCKET: recv.address, NODE_OPTIONS: `--require ${REGISTER} --max-http-header-size=20000` },
+        nodeArgs: [], steps: [{ op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'wait', ms: 300 },
+          { op: 'spawn', code: 'console.log(JSON.stringify([process.env.NOTIFY_SOCKET ?? null, process.env.NODE_OPTIONS ?? null]))' },
+          { op: 'report' }] });
+      const m = await recv.next((x) => x.text.includes('READY=1'));
+      assert.match(m.text, new RegExp(`STATUS=Listening on 127\\.0\\.0\\.1:${a.port}`));
+      assert.equal(m.pid, r.pid, 'sent by the app itself');
+      assert.deepEqual(JSON.parse(r.report.spawned[0]), [null, '--max-http-header-size=20000']);
+      assert.equal(r.report.env.NOTIFY_SOCKET, null);
+    } finally {
+      recv.close();
+    }
+  });
+
+  test('SD_ACTIVATE_READY=0: no READY=1; a process that never listens neither sends READY nor closes a socket', async () => {
+    const recv = await startReceiver();
+    try {
+      const a = openSocket('tcp', '127.0.0.1', 0);
+      await runApp({ fds: [a.fd], env: { NOTIFY_SOCKET: recv.address, SD_ACTIVATE_READY: '0' },
+        steps: [{ op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'wait', ms: 400 }] });
+      const b = openSocket('tcp', '127.0.0.1', 0);
+      const idle = await runApp({ fds: [b.fd], env: { NOTIFY_SOCKET: recv.address }, steps: [{ op: 'wait', ms: 400 }, { op: 'report' }] });
+      assert.equal(idle.report.fds['3'], idle.inodes[0], 'fd 3 untouched');
+      assert.equal(idle.stderr.includes('SD_ACTIVATE_'), false, idle.stderr);
+      await new Promise((res) => setTimeout(res, 200));
+      assert.deepEqual(recv.messages.filter((x) => x.text.includes('READY=1')), []);
+    } finally {
+      recv.close();
+    }
+  });
+
+  test('a wrapper that loads the preload but never listens: its child warns LISTEN_PID_MISMATCH naming it', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const code = `require('http').createServer().listen(${a.port}, '127.0.0.1').on('error', (e) => { console.log(e.code); process.exit(0); })` +
+      '.on("listening", () => { console.log("listening"); process.exit(0); });';
+    const r = await runApp({ fds: [a.fd], env: { NODE_OPTIONS: `--require ${REGISTER}` }, nodeArgs: [],
+      steps: [{ op: 'spawn', code }, { op: 'report' }] });
+    assert.deepEqual(r.report.spawned, ['EADDRINUSE'], 'the child cannot have the socket: the wrapper holds it');
+    assert.equal(r.report.fds['3'], r.inodes[0], 'the wrapper closed nothing');
+    assert.equal(r.report.env.SD_ACTIVATE_TAKEN_BY, String(r.pid));
+    // The child's warning went to the wrapper's stderr? No: execFileSync captured only stdout; the child's stderr is inherited.
+    assert.match(r.stderr, new RegExp(`\\[SD_ACTIVATE_LISTEN_PID_MISMATCH\\].*taken by pid ${r.pid} .*which loaded sd-activate/register but has not called listen\\(\\)`));
+  });
+
+  test('SD_ACTIVATE_GRACEFUL_STOP: SIGTERM sends STOPPING=1, lets the request in flight finish, and exits 0', async () => {
+    const recv = await startReceiver();
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const child = startChild({ fds: [a.fd], env: { SD_ACTIVATE_SETTLE_MS: '100', SD_ACTIVATE_GRACEFUL_STOP: '5', NOTIFY_SOCKET: recv.address },
+      script: 'preload-app.js', nodeArgs: PRELOAD, args: [JSON.stringify([{ op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'serve' }])] });
+    try {
+      await recv.next((x) => x.text.includes('READY=1'));
+      const slow = get(a.port, '127.0.0.1', '/slow?ms=600');
+      await new Promise((r) => setTimeout(r, 150));
+      child.proc.kill('SIGTERM');
+      assert.match(await slow, /^a \d+/, 'the request in flight was answered');
+      await recv.next((x) => x.text.includes('STOPPING=1'));
+      const r = await child.done;
+      assert.deepEqual([r.code, r.signal], [0, null]);
+    } finally {
+      recv.close();
+    }
+  });
+
+  test('without SD_ACTIVATE_GRACEFUL_STOP the preload changes no signal handling (SIGTERM kills)', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const child = startChild({ fds: [a.fd], env: { SD_ACTIVATE_SETTLE_MS: '100' }, script: 'preload-app.js', nodeArgs: PRELOAD,
+      args: [JSON.stringify([{ op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'report' }, { op: 'serve' }])] });
+    await waitFor(() => false, 400);
+    child.proc.kill('SIGTERM');
+    const r = await child.done;
+    assert.equal(r.signal, 'SIGTERM');
+  });
+
+  test('bad variables are warnings naming the variable and the value; the defaults apply', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const r = await runApp({ fds: [a.fd], env: { SD_ACTIVATE_SETTLE_MS: 'soon', SD_ACTIVATE_READY: 'maybe', SD_ACTIVATE_GRACEFUL_STOP: '-1',
+      SD_ACTIVATE_LOG: 'loud', SD_ACTIVATE_FDNAMES: 'web=notaport,=3000' }, steps: [{ op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'wait', ms: 400 }, { op: 'report' }] });
+    const w = warnings(r.stderr, 'SD_ACTIVATE_PRELOAD_CONFIG');
+    assert.equal(w.length, 6, r.stderr);
+    assert.ok(w.some((l) => /SD_ACTIVATE_FDNAMES entry "web=notaport" is not valid/.test(l)), r.stderr);
+    assert.ok(w.some((l) => /SD_ACTIVATE_SETTLE_MS="soon" is not valid \(expected a number of milliseconds from 0 to 60000\); using 250/.test(l)), r.stderr);
+    assert.equal(r.report.servers.a.inode, r.inodes[0], 'and it still adopts');
+  });
+});
+
+describe('one owner per process', () => {
+  test('activate() under the preload claims from the same pool: nothing is adopted twice, the app\'s listen() takes the rest', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const b = openSocket('tcp', '127.0.0.1', 0);
+    const r = await runApp({ fds: [a.fd, b.fd], steps: [
+      { op: 'activate', config: { http: { port: a.port, bind: '127.0.0.1' } }, listen: ['http'] },
+      { op: 'listen', id: 'again', args: [a.port, '127.0.0.1'] },
+      { op: 'listen', id: 'b', args: [b.port, '127.0.0.1'] }, { op: 'wait', ms: 300 }, { op: 'report' }] });
+    assert.equal(r.report.servers.http0.fd, 3, 'activate() adopted fd 3 (itself, as activation.listen does)');
+    assert.equal(r.report.servers.again.error, 'EADDRINUSE', 'fd 3 is not adopted a second time');
+    assert.equal(r.report.servers.b.inode, r.inodes[1]);
+    assert.equal(warnings(r.stderr, 'SD_ACTIVATE_REJECTED_FD').length, 0, r.stderr);
+  });
+
+  test('two installed copies: the second copy\'s preload steps aside, its activate() uses the first\'s', async (t) => {
+    const dir = tmpdir(t);
+    const copy = path.join(dir, 'node_modules', 'sd-activate');
+    fs.mkdirSync(copy, { recursive: true });
+    fs.cpSync(path.join(ROOT, 'dist'), path.join(copy, 'dist'), { recursive: true });
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    fs.writeFileSync(path.join(copy, 'package.json'), JSON.stringify({ ...pkg, version: '0.0.1-copy', scripts: {} }));
+    fs.symlinkSync(path.join(ROOT, 'build'), path.join(copy, 'build'));
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const r = await runApp({ fds: [a.fd], nodeArgs: [...PRELOAD, '--require', path.join(copy, 'dist', 'register.js')], steps: [
+      { op: 'activate', from: copy, config: { http: { port: a.port, bind: '127.0.0.1' } }, listen: ['http'] }, { op: 'wait', ms: 300 }, { op: 'report' }] });
+    const w = warnings(r.stderr, 'SD_ACTIVATE_SECOND_COPY');
+    assert.equal(w.length, 2, r.stderr);
+    assert.match(w[0], /sd-activate\/register from .*0\.0\.1-copy.* steps aside/);
+    assert.match(w[1], /two copies of sd-activate are loaded/);
+    assert.equal(r.report.servers.http0.fd, 3, 'the first copy\'s activate() adopted fd 3, once');
+  });
+
+  test('--import sd-activate/register resolves through the package exports, and --require plus --import loads it once', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const r = await runApp({ fds: [a.fd], cwd: ROOT, nodeArgs: ['--import', 'sd-activate/register', ...PRELOAD],
+      steps: [{ op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'report' }] });
+    assert.equal(r.report.servers.a.inode, r.inodes[0]);
+    assert.equal((r.stderr.match(/adopted inherited fd 3/g) ?? []).length, 1);
+    assert.equal(warnings(r.stderr, 'SD_ACTIVATE_SECOND_COPY').length, 0);
+  });
+});
+
+describe('node:cluster under the preload (the cluster issue is separate): nothing breaks', () => {
+  test('the primary\'s internal round-robin listen() is not an authorisation; a worker serves a port of its own', async (t) => {
+    const inherited = openSocket('tcp', '127.0.0.1', 0);
+    const own = freePort();
+    const code = `const cluster = require('node:cluster');
+      if (cluster.isPrimary) { const w = cluster.fork(); w.on('message', (m) => { console.log(JSON.stringify(m)); w.kill(); }); }
+      else { const s = require('http').createServer((q, r) => r.end('w')).listen(${own}, '127.0.0.1', () => process.send({ port: s.address().port })); }`;
+    const file = path.join(tmpdir(t), 'cluster-app.js');
+    fs.writeFileSync(file, code);
+    const r = await startChild({ fds: [inherited.fd], env: { SD_ACTIVATE_SETTLE_MS: '100' }, script: file, nodeArgs: PRELOAD }).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.lines[0]), { port: own });
+    assert.doesNotMatch(r.stderr, /listen\(127\.0\.0\.1:\d+\): (adopted|binds)/, 'the primary made no app listen() call');
+  });
+});
+
+test('the preload entry is in the package exports, and the command is documented to add it', () => {
+  const pkg = require('../package.json');
+  assert.deepEqual(pkg.exports['./register'], { types: './dist/register.d.ts', default: './dist/register.js' });
+  const out = spawnSync(process.execPath, ['-e', 'require.resolve("sd-activate/register")'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(out.status, 0, out.stderr);
+});
