@@ -386,3 +386,43 @@ test('the preload entry is in the package exports, and the command is documented
   const out = spawnSync(process.execPath, ['-e', 'require.resolve("sd-activate/register")'], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(out.status, 0, out.stderr);
 });
+
+describe('the sd-activate command adds the preload for a node command', () => {
+  const { startCli } = require('./helpers/cli');
+  const app = (port) => `require('http').createServer((q, r) => r.end('ok ' + process.pid)).listen(${port}, '127.0.0.1')`;
+
+  /** Run `sd-activate -l 127.0.0.1:P <argv>`, GET once; what the command said and the answer. */
+  async function underCommand(t, argv, extra = []) {
+    const port = freePort();
+    const h = startCli([...extra, '-l', `127.0.0.1:${port}`, '--', ...argv(port)], { preload: true, env: { SD_ACTIVATE_SETTLE_MS: '100' } });
+    t.after(() => h.kill());
+    await h.waitFor(/started pid \d+/);
+    const body = await get(port);
+    await h.stop();
+    return { stderr: h.stderr.join('\n'), body };
+  }
+
+  test('node ...: adopted through the preload, given as an absolute path in NODE_OPTIONS', async (t) => {
+    const r = await underCommand(t, (p) => [process.execPath, '-e', app(p)]);
+    assert.match(r.stderr, new RegExp(`adding the zero-code preload to .*NODE_OPTIONS \\(--require ${REGISTER.replace(/[.]/g, '\\.')};`));
+    assert.match(r.stderr, /listen\(127\.0\.0\.1:\d+\): adopted inherited fd 3/);
+    assert.match(r.body, /^ok \d+/);
+  });
+
+  test('a script whose #! line is "/usr/bin/env -S node --flags": the preload is added too', async (t) => {
+    const dir = tmpdir(t);
+    const file = path.join(dir, 'server');
+    fs.writeFileSync(file, `#!/usr/bin/env -S node --no-warnings\n${app('process.argv[2]')}\n`, { mode: 0o755 });
+    const r = await underCommand(t, (p) => [file, String(p)]);
+    assert.match(r.stderr, /adopted inherited fd 3/);
+    assert.match(r.body, /^ok \d+/);
+  });
+
+  test('anything else (sh -c) and --no-preload: the command is left alone', async (t) => {
+    const sh = await underCommand(t, (p) => ['/bin/sh', '-c', `exec ${process.execPath} -e "${app(p)}" 2>&1`]);
+    assert.doesNotMatch(sh.stderr, /adding the zero-code preload/);
+    const off = await underCommand(t, (p) => [process.execPath, '-e', app(p)], ['--no-preload']);
+    assert.doesNotMatch(off.stderr, /adding the zero-code preload|adopted inherited/);
+    assert.match(off.stderr, /EADDRINUSE/, 'without it, an unmodified app cannot bind the port the command holds');
+  });
+});

@@ -63,15 +63,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     quiet = options.quiet;
     checkWatchPaths(options.watch);
     const file = checkCommand(options.command[0] as string);
-    if (options.preload && !options.accept && runsNode(file)) {
-      options.preloadFile = REGISTER_FILE;
-      log.info(`adding the zero-code preload to ${options.command[0]}'s NODE_OPTIONS (--require ${REGISTER_FILE}; --no-preload turns it off)`);
-    }
     sockets = await bindSockets(options.listen, options.names, options.backlog);
     sockets.forEach((s, k) => {
       const where = options.accept ? '(accepting connections)' : `as fd ${3 + k} (name ${s.name})`;
       log.info(`listening on ${s.label} ${where}`);
     });
+    if (options.preload && !options.accept && runsNode(file)) {
+      options.preloadFile = REGISTER_FILE;
+      log.info(`adding the zero-code preload to ${options.command[0]}'s NODE_OPTIONS (--require ${REGISTER_FILE}; --no-preload turns it off)`);
+    }
     const runner = options.accept ? new Acceptor(sockets, options, log) : new Supervisor(sockets, options, log);
     if (options.pidFile !== undefined) pidFile = writePidFile(options.pidFile);
     return await runner.run();
