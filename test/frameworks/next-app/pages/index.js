@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: MIT
+export default function Home() {
+  return <p>hello from next</p>;
+}

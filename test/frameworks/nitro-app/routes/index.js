@@ -1,0 +1,2 @@
+// SPDX-License-Identifier: MIT
+export default defineEventHandler(() => 'hello from nitro');
