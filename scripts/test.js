@@ -9,6 +9,7 @@
 //   npm test -- test/x.test.js  selected files
 //   SD_ACTIVATE_BACKENDS=builtin npm test   one backend only
 //   SD_ACTIVATE_E2E=0 npm test              skip the real-manager suite
+//   SD_ACTIVATE_FRAMEWORKS=1 npm test       install the framework fixture and run it (0: skip; unset: only if set up)
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -119,7 +120,14 @@ console.log(`sd-activate tests: addon backend ${addon.backend} (${addon.linkage}
     if (status !== 0) failed++;
   }
 
-  // 4. The real service manager, where this machine can run one.
+  // 4. Real frameworks under the command (test/frameworks): once, not per backend.
+  //    SD_ACTIVATE_FRAMEWORKS=1 installs the fixture and must run; unset, only where it is set up; 0 skips.
+  if (files.length === 0 && process.env.SD_ACTIVATE_FRAMEWORKS !== '0') {
+    console.log('\n# real frameworks, unmodified, under sd-activate (test/frameworks)');
+    if (await runCounted('frameworks', process.execPath, ['--test', '--test-concurrency=1', path.join('test', 'frameworks', 'frameworks.test.js')]) !== 0) failed++;
+  }
+
+  // 5. The real service manager, where this machine can run one.
   const e2e = path.join(root, 'test', 'e2e', 'run.sh');
   if (files.length === 0 && process.env.SD_ACTIVATE_E2E !== '0' && fs.existsSync(e2e)) {
     console.log('\n# real systemd manager (test/e2e/run.sh)');

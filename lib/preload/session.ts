@@ -322,13 +322,15 @@ export class PreloadSession implements SocketPool {
   #stop(): void {
     if (this.#stopping) return;
     this.#stopping = true;
+    // STOPPING=1 and the close both start now, before any other SIGTERM handler
+    // runs (the app's or its framework's): nothing is accepted from here on.
+    const told = send(() => stopping()).catch((err: unknown) => {
+      warn('SD_ACTIVATE_NOTIFY_FAILED', `STOPPING=1 not sent: ${(err as Error).message}`);
+    });
+    const closed = closeServers([...this.#servers], this.#config.stopMs);
     void (async () => {
-      try {
-        await send(() => stopping());
-      } catch (err) {
-        warn('SD_ACTIVATE_NOTIFY_FAILED', `STOPPING=1 not sent: ${(err as Error).message}`);
-      }
-      await closeServers([...this.#servers], this.#config.stopMs);
+      await told;
+      await closed;
       const code = process.exitCode;
       setImmediate(() => process.exit(typeof code === 'number' ? code : code === undefined ? 0 : Number(code)));
     })();

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+'use strict';
+// Real frameworks, unmodified, under the `sd-activate` command (which adds the
+// zero-code preload to their node command): each one's own listen() adopts the
+// inherited socket (the listening socket on the port is the one the command
+// passed, at the same inode, and the app bound nothing of its own there), it
+// serves, an extra inherited socket no listen() asks for is never served and
+// is warned about, and 20 restarts (SIGHUP) under load lose no connection.
+//
+// Run once per CI run (scripts/test.js, after the per-backend suites), not per
+// backend: SD_ACTIVATE_FRAMEWORKS=1 installs and builds the fixture
+// (test/frameworks/setup.js) and must run; unset, it runs only where the
+// fixture is already set up; 0 skips. A framework that cannot be installed or
+// built here is skipped with the reason from setup.js.
+const { test, before } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const { startCli } = require('../helpers/cli');
+const { freePort } = require('../helpers/child');
+const { slack } = require('../helpers/common');
+const { startLoad } = require('../../scripts/load');
+const { app, ENV_KEYS } = require('./apps');
+
+const RESTARTS = Number(process.env.SD_FRAMEWORK_RESTARTS || 20);
+const RATE = Number(process.env.SD_FRAMEWORK_RATE || 200);
+const mode = process.env.SD_ACTIVATE_FRAMEWORKS ?? 'auto';
+
+/** The host each app is started with: the framework's own default where that is the interesting case. */
+const HOSTS = {
+  next: '127.0.0.1',
+  nitro: '127.0.0.1',
+  sveltekit: undefined, // adapter-node's default 0.0.0.0; it reads LISTEN_FDS itself, which the preload took
+  astro: undefined, // Astro's default, localhost
+  fastify: undefined, // Fastify's default, localhost (resolved as Node resolves it)
+  express: undefined, // app.listen(process.env.PORT): a string port, no host
+  koa: '127.0.0.1',
+  http: '127.0.0.1',
+};
+
+let status;
+before(async () => {
+  if (mode === '0') return;
+  const ready = fs.existsSync(path.join(__dirname, '.status.json')) && fs.existsSync(path.join(__dirname, 'node_modules'));
+  if (mode !== '1' && !ready) return;
+  status = await require('./setup').setup();
+}, { timeout: 15 * 60 * 1000 });
+
+/** The listening sockets on `port`, as ss sees them: their inodes. */
+function listeningInodes(port) {
+  const out = execFileSync('ss', ['-ltneH', `sport = :${port}`], { encoding: 'utf8' });
+  return out.split('\n').filter(Boolean).map((l) => /ino:(\d+)/.exec(l)?.[1]).filter(Boolean).map((i) => `socket:[${i}]`);
+}
+
+/** The socket inodes process `pid` holds, by fd. */
+function socketFds(pid) {
+  const out = {};
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const l = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (l.startsWith('socket:')) out[fd] = l;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
+}
+
+function get(port, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const c = net.connect({ port, host });
+    let body = '';
+    c.setTimeout(slack(5000), () => { c.destroy(); resolve('timeout'); });
+    c.on('connect', () => c.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'));
+    c.on('data', (d) => { body += d; });
+    c.on('end', () => resolve(body));
+    c.on('error', (e) => resolve(e.code));
+  });
+}
+
+/** Connected by the kernel, never answered within ms. */
+function unanswered(port, ms = 500) {
+  return new Promise((resolve) => {
+    const c = net.connect({ port, host: '127.0.0.1' });
+    let connected = false;
+    let data = false;
+    c.on('connect', () => { connected = true; c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'); });
+    c.on('data', () => { data = true; });
+    c.on('error', () => {});
+    setTimeout(() => { c.destroy(); resolve(connected && !data); }, ms);
+  });
+}
+
+const base = () => {
+  const env = { ...process.env };
+  for (const k of ENV_KEYS) delete env[k];
+  return env;
+};
+
+for (const name of Object.keys(HOSTS)) {
+  test(`${name}, unmodified, under sd-activate: adopted, served, the extra socket never served, ${RESTARTS} restarts under load lose nothing`, {
+    timeout: 10 * 60 * 1000,
+  }, async (t) => {
+    if (!status) return t.skip(mode === '0' ? 'SD_ACTIVATE_FRAMEWORKS=0' : 'the fixture is not set up (node test/frameworks/setup.js, or SD_ACTIVATE_FRAMEWORKS=1)');
+    if (!status[name]?.ok) {
+      if (mode === '1' && process.env.CI) assert.fail(`${name} could not be set up: ${status[name]?.reason}`);
+      return t.skip(`${name} could not be installed or built here: ${status[name]?.reason ?? 'unknown'}`);
+    }
+    const port = freePort();
+    const extra = freePort();
+    const a = app(name, { port, host: HOSTS[name] });
+    const h = startCli(['-l', `127.0.0.1:${port}`, '-l', `127.0.0.1:${extra}`, '--', process.execPath, ...a.command], {
+      preload: true, cwd: a.cwd, timeout: 10 * 60 * 1000,
+      env: { ...base(), ...a.env, SD_ACTIVATE_GRACEFUL_STOP: '10' },
+    });
+    t.after(() => h.kill());
+    await h.waitFor(/is ready after/, { ms: 60000 });
+    const [pid] = h.pids();
+
+    // Adopted: one listening socket on the port (the app bound none of its own), the inherited one.
+    const inodes = listeningInodes(port);
+    assert.equal(inodes.length, 1, `one listening socket on ${port}: ${inodes.join(', ')}`);
+    const fds = socketFds(pid);
+    assert.equal(fds['3'], inodes[0], 'the listening socket is the one passed at fd 3');
+    assert.ok(Object.entries(fds).some(([fd, ino]) => fd !== '3' && ino === inodes[0]), 'and the app listens on it (a duplicate of fd 3)');
+    assert.match(h.stderr.join('\n'), /listen\(.*\): adopted inherited fd 3 \(tcp 127\.0\.0\.1:/);
+
+    // Served.
+    assert.match(await get(port), new RegExp(`^HTTP/1\\.1 200[\\s\\S]*${a.text}`));
+
+    // The extra socket: never served, warned about at the settle moment.
+    assert.equal(await unanswered(extra), true);
+    const warned = h.stderr.filter((l) => /\[SD_ACTIVATE_REJECTED_FD\]/.test(l));
+    assert.equal(warned.length, 1, h.stderr.join('\n'));
+    assert.match(warned[0], new RegExp(`rejected inherited fd 4 \\(tcp 127\\.0\\.0\\.1:${extra} \\(listening\\)\\): no listener is configured for tcp port ${extra}; kept it open and unserved`));
+
+    // Restarts under load.
+    const load = startLoad({ port, rate: RATE, timeoutMs: 30000 });
+    for (let k = 2; k <= RESTARTS + 1; k++) {
+      h.proc.kill('SIGHUP');
+      await h.waitFor(/is ready after/, { count: k, ms: 60000 });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const st = await load.stop();
+    t.diagnostic(`${name} ${a.version}: ${RESTARTS} restarts, ${JSON.stringify({ sent: st.sent, served: st.served, refused: st.refused, failed: st.failed, errors: st.errors, p99Ms: st.p99Ms, worstMs: st.worstMs })}`);
+    assert.equal(st.refused, 0, JSON.stringify(st));
+    assert.equal(st.failed, 0, JSON.stringify(st));
+    assert.ok(st.served > 0 && st.served === st.sent, JSON.stringify(st));
+    assert.equal(h.pids().length, RESTARTS + 1);
+    const r = await h.stop();
+    assert.ok(r.code === 0 || r.code === 143, `the command ended with the app's status (${r.code})`);
+  });
+}
