@@ -145,9 +145,9 @@ async function waitFor(what, fn, { timeout = 15000, interval = 100 } = {}) {
 }
 
 /** One HTTP GET over a fresh connection; resolves { status, body, json } or rejects with the socket error. */
-function get(target, urlPath = '/', { timeout = 5000 } = {}) {
+function get(target, urlPath = '/', { timeout = 5000, host = '127.0.0.1' } = {}) {
   return new Promise((resolve, reject) => {
-    const opts = typeof target === 'string' ? { socketPath: target } : { host: '127.0.0.1', port: target };
+    const opts = typeof target === 'string' ? { socketPath: target } : { host, port: target };
     const req = http.request({ ...opts, path: urlPath, agent: false, headers: { connection: 'close' } }, (res) => {
       let body = '';
       res.setEncoding('utf8');

@@ -12,6 +12,8 @@
 #   SD_E2E_TIMEOUT=300                   hard limit for one backend's run, seconds
 #   SD_E2E_BACKENDS=builtin              backends to run the apps on (default: each that loads)
 #   SD_E2E_RESTARTS=20 SD_E2E_RATE=500   the restart-under-load figures
+#   SD_ACTIVATE_FRAMEWORKS=0             skip the real frameworks (run with the first backend
+#                                        when test/frameworks is set up; 1: must run)
 #
 # Needs: root, unshare (pid/mount/net namespaces), a cgroup2 hierarchy,
 # /lib/systemd/systemd and systemd-journald, systemctl, journalctl, ip, ss, node.
@@ -66,10 +68,15 @@ backends=$(echo $backends | tr ',' ' ')
 echo "# real-manager e2e: systemd ${ver:-?}, cgroup2 at $cg2, node $(/usr/bin/node --version), backends: $backends"
 start=$(date +%s)
 rc=0
+# The real frameworks (test/frameworks, when set up) run with the first backend only.
+frameworks=${SD_ACTIVATE_FRAMEWORKS:-auto}
 for b in $backends; do
   echo "# backend: $b"
-  SD_ACTIVATE_BACKEND=$b bash "$here/with-manager.sh" /usr/bin/node "$here/suite.js" "$@"
+  timeout_s=${SD_E2E_TIMEOUT:-300}
+  [ "$frameworks" != 0 ] && [ -f "$root/test/frameworks/.status.json" ] && timeout_s=${SD_E2E_TIMEOUT:-900}
+  SD_E2E_TIMEOUT=$timeout_s SD_E2E_FRAMEWORKS=$frameworks SD_ACTIVATE_BACKEND=$b bash "$here/with-manager.sh" /usr/bin/node "$here/suite.js" "$@"
   r=$?
+  frameworks=0
   if [ "$r" = 97 ]; then
     echo "# real-manager e2e: finished in $(( $(date +%s) - start ))s"
     skip "could not boot a systemd --user manager in namespaces (see the messages above)"

@@ -19,7 +19,10 @@ const unit = (name) => path.join(UNITS, name);
 const RESTARTS = Number(process.env.SD_E2E_RESTARTS || 20);
 const RATE = Number(process.env.SD_E2E_RATE || 500);
 const BACKEND = process.env.SD_ACTIVATE_BACKEND || '';
-const runner = new h.Runner();
+const FRAMEWORKS = process.env.SD_E2E_FRAMEWORKS ?? 'auto';
+const FRAMEWORK_STATUS = path.join(__dirname, '..', 'frameworks', '.status.json');
+const withFrameworks = FRAMEWORKS !== '0' && fs.existsSync(FRAMEWORK_STATUS);
+const runner = new h.Runner(withFrameworks ? { deadlineMs: 840000 } : {});
 const systemdVersion = Number((/systemd (\d+)/.exec(require('node:child_process').execFileSync('systemctl', ['--version'], { encoding: 'utf8' })) || [])[1] || 0);
 
 function assert(cond, message) {
@@ -462,6 +465,41 @@ runner.group('examples: express, fastify, udp', async (t) => {
   });
 });
 
+// ------------------------------------------------------------------ zero code
+runner.group('examples/zero-code: an unmodified app, --import sd-activate/register in ExecStart=', async (t) => {
+  const units = await t.install(['zero-code/zero-code-example.socket', 'zero-code/zero-code-example.service']);
+  t.onCleanup(() => h.stopAll(units));
+  const c0 = await h.cursor();
+  await h.systemctl('start', 'zero-code-example.socket');
+  let pid;
+  await t.check('the first connection starts it; its own listen() adopted the socket; READY=1 came from the preload', async () => {
+    const r = await h.get(8085, '/');
+    eq(r.status, 200, 'status');
+    eq(r.json.app, 'zero-code', 'app');
+    await waitActive('zero-code-example.service');
+    pid = await mainPid('zero-code-example.service');
+    eq(r.json.pid, pid, 'answered by MainPID');
+    const ls = await h.listeners(8085);
+    eq(ls.length, 1, `listening sockets on 8085 (${JSON.stringify(ls)})`);
+    assert(ls[0].users.some((u) => u.name === 'systemd') && ls[0].users.some((u) => u.pid === pid), `8085 held by ${JSON.stringify(ls[0].users)}`);
+    const said = await h.journal('zero-code-example.service', { after: c0, grep: /adopted inherited fd 3/ });
+    assert(said.some((e) => /listen\(127\.0\.0\.1:8085\): adopted inherited fd 3/.test(e.MESSAGE)), 'the journal says what was adopted');
+    const ready = (await notifications('zero-code-example.service', c0)).filter((n) => n.fields.includes('READY=1'));
+    assert(ready.some((n) => n.pid === pid), `READY=1 from ${pid}: ${JSON.stringify(ready)}`);
+    return `pid ${pid}`;
+  });
+  await t.check('systemctl stop: STOPPING=1 and a clean exit (SD_ACTIVATE_GRACEFUL_STOP)', async () => {
+    const c1 = await h.cursor();
+    await h.systemctl('stop', 'zero-code-example.service');
+    eq(await activeState('zero-code-example.service'), 'inactive', 'after stop');
+    const stopping = (await notifications('zero-code-example.service', c1)).filter((n) => n.fields.includes('STOPPING=1'));
+    assert(stopping.some((n) => n.pid === pid), 'STOPPING=1 from the app');
+    const result = (await h.show('zero-code-example.service', ['Result', 'ExecMainStatus']));
+    eq(result.ExecMainStatus, '0', 'exit status');
+    return `${result.Result}, status ${result.ExecMainStatus}`;
+  });
+});
+
 // ------------------------------------------------------------------ container
 runner.group('container (examples/container: LISTEN_PID=1 in a pid namespace)', async (t) => {
   const units = await t.install(['container/container-example.socket', 'container/container-example.service',
@@ -545,6 +583,86 @@ runner.group('restarts under load (examples/http)', async (t) => {
       `self-bound refused ${control.st.refused} failed ${control.st.failed}`);
     return `${formatStats(control.st)}; ${control.restartMs.toFixed(0)} ms per restart`;
   }, { timeout: 120000 });
+});
+
+// ------------------------------------------------------------------ real frameworks, zero code
+runner.group('frameworks, unmodified, with --import sd-activate/register in ExecStart=', async (t) => {
+  if (!withFrameworks) {
+    if (FRAMEWORKS === '1') throw new Error(`SD_ACTIVATE_FRAMEWORKS=1 but the fixture is not set up (${FRAMEWORK_STATUS} is missing)`);
+    t.skip('every framework', FRAMEWORKS === '0' ? 'SD_ACTIVATE_FRAMEWORKS=0 (or not the first backend)' : 'test/frameworks is not set up (node test/frameworks/setup.js)');
+    return;
+  }
+  await h.systemctl('log-level', 'info');
+  const fw = path.join(__dirname, '..', 'frameworks');
+  const { app, where, stopEnv, HOSTS } = require(path.join(fw, 'apps.js'));
+  const status = JSON.parse(fs.readFileSync(FRAMEWORK_STATUS, 'utf8'));
+  // As a user's app has it: sd-activate in the app's node_modules, so `--import sd-activate/register` resolves from WorkingDirectory=.
+  const link = path.join(fw, 'node_modules', 'sd-activate');
+  if (!fs.existsSync(link)) fs.symlinkSync(path.join(__dirname, '..', '..'), link);
+  let port = 9300;
+  for (const name of Object.keys(HOSTS)) {
+    if (!status[name] || !status[name].ok) {
+      if (FRAMEWORKS === '1') throw new Error(`${name} is not set up: ${status[name] ? status[name].reason : 'missing'}`);
+      t.skip(name, `not installed or built here: ${status[name] ? status[name].reason : 'missing'}`);
+      continue;
+    }
+    const { host, addresses, target } = await where(name);
+    const web = port++;
+    const extra = port++;
+    const extraFd = 3 + addresses.length;
+    const a = app(name, { port: web, host });
+    const svc = `fw-${name}`;
+    const quote = (v) => `"${String(v).replace(/(["\\])/g, '\\$1')}"`;
+    const env = { ...a.env, ...stopEnv(name) };
+    const units = await t.install([
+      { name: `${svc}.socket`, text: `[Socket]\n${addresses.map((ip) => `ListenStream=${ip.includes(':') ? `[${ip}]` : ip}:${web}\n`).join('')}ListenStream=127.0.0.1:${extra}\n` },
+      { name: `${svc}.service`, text: ['[Unit]', `Requires=${svc}.socket`, `After=${svc}.socket`, 'StartLimitIntervalSec=0', '', '[Service]',
+        'Type=notify', `WorkingDirectory=${a.cwd}`,
+        `ExecStart=/usr/bin/node --import sd-activate/register ${a.command.map(quote).join(' ')}`,
+        ...Object.entries(env).map(([k, v]) => `Environment=${quote(`${k}=${v}`)}`), ''].join('\n') },
+    ]);
+    t.onCleanup(() => h.stopAll(units));
+    await h.systemctl('start', `${svc}.socket`);
+    const c0 = await h.cursor();
+    await t.check(`${name} ${a.version}: adopted (the listening sockets on ${web} are the manager's, at the app's fds from 3), served`, async () => {
+      const r = await h.get(web, '/', { host: target });
+      eq(r.status, 200, 'status');
+      assert(r.body.includes(a.text), `answer ${JSON.stringify(r.body.slice(0, 80))}`);
+      await waitActive(`${svc}.service`, 30000);
+      const pid = await mainPid(`${svc}.service`);
+      const ls = await h.listeners(web);
+      eq(ls.length, addresses.length, `listening sockets on ${web} (${JSON.stringify(ls)})`);
+      for (const [k, l] of ls.entries()) {
+        assert(addresses.some((_, j) => h.fdTarget(pid, 3 + j) === `socket:[${l.ino}]`), `${l.local} is one the app inherited`);
+        assert(l.users.some((u) => u.pid === pid && u.fd > extraFd), `the app listens on it (a duplicate): ${JSON.stringify(l.users)}`);
+        assert(l.users.some((u) => u.name === 'systemd'), `the manager holds ${l.local} (${k})`);
+      }
+      return `pid ${pid}, ${ls.map((l) => l.local).join(' ')}`;
+    }, { timeout: 60000 });
+    await t.check(`${name}: the extra socket (${extra}) is never served and is warned about in the journal`, async () => {
+      const served = await h.get(extra, '/', { timeout: 500 }).then(() => true, () => false);
+      eq(served, false, `a request to ${extra} was answered`);
+      const w = await h.waitFor('the rejection warning', async () => (await h.journal(`${svc}.service`, { after: c0, grep: /SD_ACTIVATE_REJECTED_FD/ })).length > 0, { timeout: 5000 });
+      void w;
+      const [line] = await h.journal(`${svc}.service`, { after: c0, grep: /SD_ACTIVATE_REJECTED_FD/ });
+      assert(new RegExp(`fd ${extraFd} (named "${svc}\\.socket" )?\\(tcp 127\\.0\\.0\\.1:${extra} \\(listening\\)\\).*kept it open and unserved`).test(line.MESSAGE), line.MESSAGE);
+      return 'warned';
+    });
+    await t.check(`${name}: ${RESTARTS} systemctl restarts at ${Math.min(RATE, 200)} conn/s: 0 refused, 0 failed`, async () => {
+      const load = startLoad({ host: target, port: web, rate: Math.min(RATE, 200), timeoutMs: 30000 });
+      const pids = new Set([await mainPid(`${svc}.service`)]);
+      for (let i = 0; i < RESTARTS; i++) {
+        await h.systemctl('restart', `${svc}.service`);
+        pids.add(await mainPid(`${svc}.service`));
+      }
+      await h.sleep(300);
+      const st = await load.stop();
+      eq(pids.size, RESTARTS + 1, 'distinct processes');
+      assert(st.refused === 0 && st.failed === 0 && st.served === st.sent, formatStats(st));
+      return formatStats(st);
+    }, { timeout: 240000 });
+    await h.stopAll(units);
+  }
 });
 
 runner.runAll().then((code) => process.exit(code), (e) => { console.log(`not ok - suite crashed: ${e.stack}`); process.exit(1); });

@@ -180,4 +180,45 @@ function app(name, { port, host } = {}) {
   };
 }
 
-module.exports = { app, names, appVersion, DEFS, ROOT, TELEMETRY_OFF, ENV_KEYS };
+/**
+ * How the tests start each app (the framework's own default where that is the
+ * interesting case) and where its listen() calls land on this machine: the
+ * addresses a .socket unit (or `sd-activate -l`) must listen on so that every
+ * call adopts, and the one a client connects to. `localhost` is resolved as
+ * Node resolves it (dns.lookup, in the resolver's order): one listen() of the
+ * first address (Astro), or, for Fastify, one listen() per address.
+ */
+const HOSTS = {
+  next: '127.0.0.1',
+  nitro: '127.0.0.1',
+  sveltekit: undefined, // adapter-node's default 0.0.0.0; it reads LISTEN_FDS itself, which the preload took
+  astro: undefined, // Astro's default, localhost
+  fastify: undefined, // Fastify's default, localhost
+  express: undefined, // app.listen(process.env.PORT): a string port, no host
+  koa: '127.0.0.1',
+  http: '127.0.0.1',
+};
+
+/** @returns {Promise<{ host: string | undefined, addresses: string[], target: string }>} */
+async function where(name) {
+  const host = HOSTS[name];
+  if (name !== 'astro' && name !== 'fastify') return { host, addresses: ['127.0.0.1'], target: '127.0.0.1' };
+  const all = (await require('node:dns').promises.lookup('localhost', { all: true })).map((a) => a.address);
+  const addresses = name === 'astro' ? all.slice(0, 1) : [...new Set(all)];
+  return { host, addresses, target: addresses[0] };
+}
+
+/**
+ * The environment for a graceful stop by the preload (SD_ACTIVATE_GRACEFUL_STOP):
+ * frameworks whose own SIGTERM handler would race it are told to leave SIGTERM
+ * to the preload, through their own documented switches. Next.js exits 143 once
+ * its cleanup is done, not when requests are; Nitro's shutdown destroys
+ * connections that have not sent their request yet. SvelteKit's adapter-node
+ * closes as the preload does and needs nothing.
+ */
+function stopEnv(name) {
+  const own = { next: { NEXT_MANUAL_SIG_HANDLE: 'true' }, nitro: { NITRO_SHUTDOWN_DISABLED: 'true' } };
+  return { SD_ACTIVATE_GRACEFUL_STOP: '10', ...own[name] };
+}
+
+module.exports = { app, names, appVersion, where, stopEnv, HOSTS, DEFS, ROOT, TELEMETRY_OFF, ENV_KEYS };

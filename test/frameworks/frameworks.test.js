@@ -22,23 +22,11 @@ const { startCli } = require('../helpers/cli');
 const { freePort } = require('../helpers/child');
 const { slack } = require('../helpers/common');
 const { startLoad } = require('../../scripts/load');
-const { app, ENV_KEYS } = require('./apps');
+const { app, where, stopEnv, HOSTS, ENV_KEYS } = require('./apps');
 
 const RESTARTS = Number(process.env.SD_FRAMEWORK_RESTARTS || 20);
 const RATE = Number(process.env.SD_FRAMEWORK_RATE || 200);
 const mode = process.env.SD_ACTIVATE_FRAMEWORKS ?? 'auto';
-
-/** The host each app is started with: the framework's own default where that is the interesting case. */
-const HOSTS = {
-  next: '127.0.0.1',
-  nitro: '127.0.0.1',
-  sveltekit: undefined, // adapter-node's default 0.0.0.0; it reads LISTEN_FDS itself, which the preload took
-  astro: undefined, // Astro's default, localhost
-  fastify: undefined, // Fastify's default, localhost (resolved as Node resolves it)
-  express: undefined, // app.listen(process.env.PORT): a string port, no host
-  koa: '127.0.0.1',
-  http: '127.0.0.1',
-};
 
 let status;
 before(async () => {
@@ -99,6 +87,8 @@ const base = () => {
   return env;
 };
 
+const bracket = (ip) => (ip.includes(':') ? `[${ip}]` : ip);
+
 for (const name of Object.keys(HOSTS)) {
   test(`${name}, unmodified, under sd-activate: adopted, served, the extra socket never served, ${RESTARTS} restarts under load lose nothing`, {
     timeout: 10 * 60 * 1000,
@@ -108,36 +98,41 @@ for (const name of Object.keys(HOSTS)) {
       if (mode === '1' && process.env.CI) assert.fail(`${name} could not be set up: ${status[name]?.reason}`);
       return t.skip(`${name} could not be installed or built here: ${status[name]?.reason ?? 'unknown'}`);
     }
+    const { host, addresses, target } = await where(name);
     const port = freePort();
     const extra = freePort();
-    const a = app(name, { port, host: HOSTS[name] });
-    const h = startCli(['-l', `127.0.0.1:${port}`, '-l', `127.0.0.1:${extra}`, '--', process.execPath, ...a.command], {
+    const extraFd = 3 + addresses.length;
+    const a = app(name, { port, host });
+    const h = startCli([...addresses.flatMap((ip) => ['-l', `${bracket(ip)}:${port}`]), '-l', `127.0.0.1:${extra}`, '--', process.execPath, ...a.command], {
       preload: true, cwd: a.cwd, timeout: 10 * 60 * 1000,
-      env: { ...base(), ...a.env, SD_ACTIVATE_GRACEFUL_STOP: '10' },
+      env: { ...base(), ...a.env, ...stopEnv(name) },
     });
     t.after(() => h.kill());
     await h.waitFor(/is ready after/, { ms: 60000 });
     const [pid] = h.pids();
 
-    // Adopted: one listening socket on the port (the app bound none of its own), the inherited one.
+    // Adopted: the listening sockets on the port are the inherited ones (the app bound none of its own),
+    // each at its fd (3, 4, ...) and listened on by the app through a duplicate.
     const inodes = listeningInodes(port);
-    assert.equal(inodes.length, 1, `one listening socket on ${port}: ${inodes.join(', ')}`);
     const fds = socketFds(pid);
-    assert.equal(fds['3'], inodes[0], 'the listening socket is the one passed at fd 3');
-    assert.ok(Object.entries(fds).some(([fd, ino]) => fd !== '3' && ino === inodes[0]), 'and the app listens on it (a duplicate of fd 3)');
-    assert.match(h.stderr.join('\n'), /listen\(.*\): adopted inherited fd 3 \(tcp 127\.0\.0\.1:/);
+    assert.deepEqual(inodes.sort(), addresses.map((_, k) => fds[String(3 + k)]).sort(), `the listening sockets on ${port} are the inherited ones`);
+    for (const ino of inodes) {
+      assert.ok(Object.entries(fds).some(([fd, i]) => Number(fd) >= extraFd + 1 && i === ino), `the app listens on ${ino} (a duplicate)`);
+    }
+    const adopted = h.stderr.filter((l) => /listen\(.*\): adopted inherited fd \d/.test(l));
+    assert.equal(adopted.length, addresses.length, h.stderr.join('\n'));
 
     // Served.
-    assert.match(await get(port), new RegExp(`^HTTP/1\\.1 200[\\s\\S]*${a.text}`));
+    assert.match(await get(port, target), new RegExp(`^HTTP/1\\.1 200[\\s\\S]*${a.text}`));
 
     // The extra socket: never served, warned about at the settle moment.
     assert.equal(await unanswered(extra), true);
     const warned = h.stderr.filter((l) => /\[SD_ACTIVATE_REJECTED_FD\]/.test(l));
     assert.equal(warned.length, 1, h.stderr.join('\n'));
-    assert.match(warned[0], new RegExp(`rejected inherited fd 4 \\(tcp 127\\.0\\.0\\.1:${extra} \\(listening\\)\\): no listener is configured for tcp port ${extra}; kept it open and unserved`));
+    assert.match(warned[0], new RegExp(`rejected inherited fd ${extraFd} \\(tcp 127\\.0\\.0\\.1:${extra} \\(listening\\)\\): no listener is configured for tcp port ${extra}; kept it open and unserved`));
 
     // Restarts under load.
-    const load = startLoad({ port, rate: RATE, timeoutMs: 30000 });
+    const load = startLoad({ host: target, port, rate: RATE, timeoutMs: 30000 });
     for (let k = 2; k <= RESTARTS + 1; k++) {
       h.proc.kill('SIGHUP');
       await h.waitFor(/is ready after/, { count: k, ms: 60000 });
