@@ -16,7 +16,10 @@
 // pid, the backend the child reports, and (--prebuild) that the .node it
 // loaded is under prebuilds/ and that no build/ directory exists.
 // --wrap runs the child's Node under an emulator (qemu-aarch64-static -L ...).
-// Prints one line of JSON (what the child reported) and exits 0 on success.
+// Then the same with the zero-code preload: an app that only calls
+// server.listen(), started as `node --import sd-activate/register` in DIR
+// (resolved from DIR's node_modules), must adopt fd 3 and be READY=1.
+// Prints one line of JSON (what the children reported) and exits 0 on success.
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -28,6 +31,7 @@ const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 
 if (args[0] === '--child') child();
+else if (args[0] === '--zero-code-child') zeroCodeChild();
 else parent().catch((err) => { console.error(`smoke: FAILED: ${err.message}`); process.exit(1); });
 
 function child() {
@@ -51,7 +55,33 @@ function child() {
   process.on('SIGTERM', () => process.exit(0));
 }
 
+/**
+ * An app that knows nothing of sd-activate, started with `--import
+ * sd-activate/register` from DIR (the specifier resolves from the consumer's
+ * node_modules): its own listen() must adopt fd 3, and the preload sends READY=1.
+ */
+function zeroCodeChild() {
+  const [, project, port] = args;
+  const server = http.createServer((req, res) => res.end(`${process.pid}\n`));
+  server.listen(Number(port), '127.0.0.1', () => {
+    const inode = (fd) => fs.readlinkSync(`/proc/self/fd/${fd}`);
+    const info = require(path.join(project, 'node_modules', 'sd-activate')).backendInfo();
+    process.stdout.write(JSON.stringify({
+      pid: process.pid, node: process.version, arch: process.arch, backend: info.backend, linkage: info.linkage,
+      loadError: info.loadError && info.loadError.message, inherited: inode(server._handle.fd) === inode(3),
+      addon: Object.keys(require.cache).filter((k) => k.endsWith('.node')),
+    }) + '\n');
+  });
+}
+
 async function parent() {
+  const first = await check('--child');
+  const zero = await check('--zero-code-child');
+  console.log(JSON.stringify({ ...first, zeroCode: { inherited: zero.inherited, served: zero.served, notified: zero.notified } }));
+}
+
+/** Run one child the way systemd would (`--child`: activate(); `--zero-code-child`: the preload), check it, return its report. */
+async function check(mode) {
   const project = path.resolve(opt('--project', '.'));
   const pkg = path.join(project, 'node_modules', 'sd-activate');
   const expect = opt('--expect');
@@ -71,8 +101,9 @@ async function parent() {
 
   const env = { ...process.env, LISTEN_FDS: '1', NOTIFY_SOCKET: notifyPath };
   for (const k of ['LISTEN_PID', 'LISTEN_FDNAMES', 'WATCHDOG_USEC', 'WATCHDOG_PID']) delete env[k];
-  const proc = spawn('sh', ['-c', 'LISTEN_PID=$$ exec "$@"', 'sh', ...wrap, nodeBin, __filename, '--child', project, String(port)],
-    { env, stdio: ['ignore', 'pipe', 'inherit', fd] });
+  const preload = mode === '--zero-code-child' ? ['--import', 'sd-activate/register'] : [];
+  const proc = spawn('sh', ['-c', 'LISTEN_PID=$$ exec "$@"', 'sh', ...wrap, nodeBin, ...preload, __filename, mode, project, String(port)],
+    { env, stdio: ['ignore', 'pipe', 'inherit', fd], cwd: project });
   native.close(fd);
   let out = '';
   proc.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
@@ -105,7 +136,7 @@ async function parent() {
       }
       if (fs.existsSync(path.join(pkg, 'build'))) throw new Error(`${path.join(pkg, 'build')} exists: the install compiled`);
     }
-    console.log(JSON.stringify(report));
+    return report;
   } finally {
     clearTimeout(timer);
     proc.kill('SIGTERM');

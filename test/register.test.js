@@ -335,6 +335,17 @@ describe('one owner per process', () => {
     assert.equal(warnings(r.stderr, 'SD_ACTIVATE_REJECTED_FD').length, 0, r.stderr);
   });
 
+  test('activate() first, the preload later: the preload finds nothing to adopt again, and warns about nothing', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const r = await runApp({ fds: [a.fd], nodeArgs: [], steps: [
+      { op: 'activate', config: { http: { port: a.port, bind: '127.0.0.1' } }, listen: ['http'] },
+      { op: 'require', module: REGISTER },
+      { op: 'listen', id: 'again', args: [a.port, '127.0.0.1'] }, { op: 'wait', ms: 300 }, { op: 'report' }] });
+    assert.equal(r.report.servers.http0.fd, 3);
+    assert.equal(r.report.servers.again.error, 'EADDRINUSE', 'not adopted twice');
+    assert.equal(r.stderr.includes('[SD_ACTIVATE_'), false, r.stderr);
+  });
+
   test('two installed copies: the second copy\'s preload steps aside, its activate() uses the first\'s', async (t) => {
     const dir = tmpdir(t);
     const copy = path.join(dir, 'node_modules', 'sd-activate');
@@ -378,6 +389,32 @@ describe('node:cluster under the preload (the cluster issue is separate): nothin
     assert.deepEqual(JSON.parse(r.lines[0]), { port: own });
     assert.doesNotMatch(r.stderr, /listen\(127\.0\.0\.1:\d+\): (adopted|binds)/, 'the primary made no app listen() call');
   });
+});
+
+test('NODE_OPTIONS without the preload: every spelling of it goes, everything else stays as Node would read it', () => {
+  const { withoutPreload, splitNodeOptions } = require('../dist/preload/node-options');
+  const spaced = '/opt/my apps/node_modules/sd-activate/dist/register.js';
+  assert.equal(withoutPreload(`--import sd-activate/register --max-old-space-size=64`), '--max-old-space-size=64');
+  assert.equal(withoutPreload(`-r ${REGISTER} --require=${REGISTER} --import=sd-activate/register --inspect`), '--inspect');
+  assert.equal(withoutPreload(`--require "${spaced}" --title "a b"`), '--title "a b"');
+  assert.equal(withoutPreload('--require ./other.js --import sd-activate'), '--require ./other.js --import sd-activate');
+  assert.deepEqual(splitNodeOptions('--title "a \\"b\\" c"  -r x'), ['--title', 'a "b" c', '-r', 'x']);
+});
+
+test('listen() calls are read as Node reads them', () => {
+  const { readListenCall } = require('../dist/preload/listen-call');
+  const cb = () => {};
+  const pick = (c) => (c.kind === 'inet' ? [c.kind, c.port, c.host, c.backlog, Boolean(c.cb)] : c.kind === 'path' ? [c.kind, c.path, c.backlog] : c.kind === 'fd' ? [c.kind, c.fd] : [c.kind]);
+  assert.deepEqual(pick(readListenCall([3000, '127.0.0.1', 100, cb])), ['inet', 3000, '127.0.0.1', 100, true]);
+  assert.deepEqual(pick(readListenCall(['3000'])), ['inet', 3000, undefined, undefined, false]);
+  assert.deepEqual(pick(readListenCall([3000, undefined])), ['inet', 3000, undefined, undefined, false]);
+  assert.deepEqual(pick(readListenCall([{ port: '8080', host: '', backlog: 9 }])), ['inet', 8080, undefined, 9, false]);
+  assert.deepEqual(pick(readListenCall([{ path: false, host: '0.0.0.0', port: '5173' }, cb])), ['inet', 5173, '0.0.0.0', undefined, true]);
+  assert.deepEqual(pick(readListenCall(['/run/app.sock', 64])), ['path', '/run/app.sock', 64]);
+  assert.deepEqual(pick(readListenCall([{ fd: 3 }])), ['fd', 3]);
+  for (const args of [[], [cb], [0], [null], [undefined], [{ port: undefined }], [-1], [65536], ['  '], [1.5], [{ handle: {} }], [{}], [{ port: 80, host: 5 }]]) {
+    assert.equal(readListenCall(args).kind, 'other', JSON.stringify(args));
+  }
 });
 
 test('the preload entry is in the package exports, and the command is documented to add it', () => {

@@ -10,6 +10,8 @@ import {
   status, stopping, storeFds, storeListeners, EX_CONFIG,
   type ActivationPlan, type ActivationReport, type DatagramTarget, type ListenerConfig, type StreamTarget, type Warning,
 } from 'sd-activate';
+// The zero-code preload is an entry point of its own, with types (it exports nothing).
+import 'sd-activate/register';
 
 const app: http.RequestListener = (req, res) => { res.end('hi'); };
 
