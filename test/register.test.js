@@ -73,18 +73,20 @@ describe('listen() forms: the call names what it authorises, and listens on the 
   ];
   for (const [title, args] of forms) {
     test(title, async () => {
-      const s = openSocket('tcp', '127.0.0.1', 0);
+      // localhost is what this machine's resolver says first (127.0.0.1, or ::1 where /etc/hosts lists it first).
+      const ip = title.includes('localhost') ? (await require('node:dns').promises.lookup('localhost')).address : '127.0.0.1';
+      const s = openSocket('tcp', ip, 0);
       const port = s.port;
       const r = await runApp({ fds: [s.fd], steps: [{ op: 'listen', id: 'a', args: args(port), cb: true }, { op: 'report' }] });
       const a = r.report.servers.a;
       assert.equal(a.error, null);
       assert.equal(a.cb, true, 'the callback ran');
       assert.equal(a.listening, true);
-      assert.deepEqual([a.address.address, a.address.port], ['127.0.0.1', port], 'server.address() is the inherited socket\'s');
+      assert.deepEqual([a.address.address, a.address.port], [ip, port], 'server.address() is the inherited socket\'s');
       assert.equal(a.inode, r.inodes[0], 'the server listens on the inherited socket (same inode)');
       assert.notEqual(a.fd, 3, 'on a duplicate: fd 3 itself stays open for a later listen()');
       assert.equal(r.report.fds['3'], r.inodes[0]);
-      assert.match(r.stderr, /adopted inherited fd 3 \(tcp 127\.0\.0\.1:\d+/);
+      assert.match(r.stderr, /adopted inherited fd 3 \(tcp /);
       assert.equal(warnings(r.stderr, 'SD_ACTIVATE_REJECTED_FD').length, 0, r.stderr);
       assert.equal(r.report.env.LISTEN_FDS, null, 'the environment was consumed');
     });
