@@ -10,11 +10,11 @@ const { test, describe } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
 const { openSocket, startChild, freePort } = require('./helpers/child');
 const { SOMAXCONN, slack, tmpdir } = require('./helpers/common');
 const { startReceiver } = require('./helpers/receiver');
+const http = require('./helpers/http');
 
 const ROOT = path.join(__dirname, '..');
 const REGISTER = path.join(ROOT, 'dist', 'register.js');
@@ -34,31 +34,12 @@ async function runApp({ fds = [], steps, env = {}, nodeArgs = PRELOAD, names, ..
   return { ...r, report: r.json, inodes };
 }
 
-/** GET / over a fresh connection: the body, or the error code. */
-function get(port, host = '127.0.0.1', pathName = '/') {
-  return new Promise((resolve) => {
-    const c = net.connect({ port, host });
-    let body = '';
-    c.setTimeout(slack(3000), () => { c.destroy(); resolve('timeout'); });
-    c.on('connect', () => c.write(`GET ${pathName} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
-    c.on('data', (d) => { body += d; });
-    c.on('end', () => resolve(body.split('\r\n\r\n')[1] ?? body));
-    c.on('error', (e) => resolve(e.code));
-  });
-}
-
-/** Whether a connection to port is accepted by the kernel but never answered within ms. */
-function unanswered(port, ms = 400, host = '127.0.0.1') {
-  return new Promise((resolve) => {
-    const c = net.connect({ port, host });
-    let connected = false;
-    let data = false;
-    c.on('connect', () => { connected = true; c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'); });
-    c.on('data', () => { data = true; });
-    c.on('error', () => {});
-    setTimeout(() => { c.destroy(); resolve(connected && !data); }, ms);
-  });
-}
+/** GET over a fresh connection: the body, or the error code. */
+const get = async (port, host, pathName) => {
+  const r = await http.get(port, host, pathName, 3000);
+  return r.error ?? r.body;
+};
+const { unanswered } = http;
 
 const warnings = (stderr, code) => stderr.split('\n').filter((l) => l.includes(`[${code}]`));
 
