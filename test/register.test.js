@@ -204,6 +204,46 @@ describe('the policy: nothing is served that no listen() authorised', () => {
     assert.match(r.stderr, /adopted inherited fd 3 named "web"/);
   });
 
+  test('a host name being resolved, then close() or listen() again: as Node, the first call is moot (no crash, nothing served)', async () => {
+    const ip = (await require('node:dns').promises.lookup('localhost')).address;
+    const a = openSocket('tcp', ip, 0);
+    const r = await runApp({ fds: [a.fd], steps: [
+      { op: 'calls', id: 'closed', calls: [['listen', a.port, 'localhost'], ['close']] },
+      { op: 'calls', id: 'twice', calls: [['listen', a.port, 'localhost'], ['listen', a.port, 'localhost']] },
+      { op: 'wait', ms: 300 }, { op: 'report' }] });
+    assert.equal(r.report.servers.closed.listening, false, 'a server closed while its host was being resolved does not listen');
+    assert.equal(r.report.servers.twice.thrown, null);
+    assert.equal(r.report.servers.twice.error, null);
+    assert.equal(r.report.servers.twice.inode, r.inodes[0], 'the second call adopted the socket');
+  });
+
+  test('close() ends the claim at once: a new server adopts while the old one still has a connection open', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const r = await runApp({ fds: [a.fd], steps: [
+      { op: 'listen', id: 'old', args: [a.port, '127.0.0.1'] }, { op: 'connect', port: a.port },
+      { op: 'calls', id: 'old', calls: [['close']] },
+      { op: 'listen', id: 'new', args: [a.port, '127.0.0.1'] }, { op: 'report' }] });
+    assert.equal(r.report.servers.new.error, null);
+    assert.equal(r.report.servers.new.inode, r.inodes[0]);
+  });
+
+  test('listen({ handle: { fd: 3 } }) is the app naming fd 3 itself, as Node reads it', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const r = await runApp({ fds: [a.fd], steps: [{ op: 'listen', id: 'h', args: [{ handle: { fd: 3 } }] }, { op: 'wait', ms: 300 }, { op: 'report' }] });
+    assert.equal(r.report.servers.h.fd, 3);
+    assert.equal(warnings(r.stderr, 'SD_ACTIVATE_REJECTED_FD').length, 0, r.stderr);
+  });
+
+  test('SD_ACTIVATE_FDNAMES for a path takes a unix socket of that name, never an Internet one', async (t) => {
+    const file = path.join(tmpdir(t), 'admin.sock');
+    const tcp = openSocket('tcp', '0.0.0.0', 0);
+    const r = await runApp({ fds: [tcp.fd], names: ['admin'], env: { SD_ACTIVATE_FDNAMES: `admin=${file}` },
+      steps: [{ op: 'listen', id: 'admin', args: [file] }, { op: 'wait', ms: 300 }, { op: 'report' }] });
+    assert.equal(r.report.servers.admin.address, file, 'it bound its own path');
+    assert.notEqual(r.report.servers.admin.inode, r.inodes[0]);
+    assert.equal(warnings(r.stderr, 'SD_ACTIVATE_REJECTED_FD').length, 1, 'the named TCP socket is unserved, and warned about');
+  });
+
   test('an inherited datagram socket is closed with a warning (the preload serves listen() calls only)', async () => {
     const a = openSocket('tcp', '127.0.0.1', 0);
     const u = openSocket('udp', '127.0.0.1', 0);
@@ -241,6 +281,9 @@ describe('READY=1, the environment children see, and the graceful stop', () => {
         steps: [{ op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'wait', ms: 400 }] });
       const b = openSocket('tcp', '127.0.0.1', 0);
       const idle = await runApp({ fds: [b.fd], env: { NOTIFY_SOCKET: recv.address }, steps: [{ op: 'wait', ms: 400 }, { op: 'report' }] });
+      assert.equal(idle.report.env.LISTEN_FDS, null, 'the preload did load and take the sockets');
+      assert.equal(idle.report.env.SD_ACTIVATE_TAKEN_BY, String(idle.pid));
+      assert.equal(idle.report.env.NOTIFY_SOCKET, null);
       assert.equal(idle.report.fds['3'], idle.inodes[0], 'fd 3 untouched');
       assert.equal(idle.stderr.includes('SD_ACTIVATE_'), false, idle.stderr);
       await new Promise((res) => setTimeout(res, 200));
@@ -259,7 +302,7 @@ describe('READY=1, the environment children see, and the graceful stop', () => {
     assert.deepEqual(r.report.spawned, ['EADDRINUSE'], 'the child cannot have the socket: the wrapper holds it');
     assert.equal(r.report.fds['3'], r.inodes[0], 'the wrapper closed nothing');
     assert.equal(r.report.env.SD_ACTIVATE_TAKEN_BY, String(r.pid));
-    // The child's warning went to the wrapper's stderr? No: execFileSync captured only stdout; the child's stderr is inherited.
+    // execFileSync captures the child's stdout only: its warning is on the wrapper's stderr, which it inherits.
     assert.match(r.stderr, new RegExp(`\\[SD_ACTIVATE_LISTEN_PID_MISMATCH\\].*taken by pid ${r.pid} .*which loaded sd-activate/register but has not called listen\\(\\)`));
   });
 
@@ -270,8 +313,10 @@ describe('READY=1, the environment children see, and the graceful stop', () => {
       script: 'preload-app.js', nodeArgs: PRELOAD, args: [JSON.stringify([{ op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'serve' }])] });
     try {
       await recv.next((x) => x.text.includes('READY=1'));
+      let err = '';
+      child.proc.stderr.on('data', (d) => { err += d; });
       const slow = get(a.port, '127.0.0.1', '/slow?ms=600');
-      await new Promise((r) => setTimeout(r, 150));
+      await waitFor(() => err.includes('preload-app: request a /slow'));
       child.proc.kill('SIGTERM');
       assert.match(await slow, /^a \d+/, 'the request in flight was answered');
       await recv.next((x) => x.text.includes('STOPPING=1'));
@@ -282,11 +327,26 @@ describe('READY=1, the environment children see, and the graceful stop', () => {
     }
   });
 
+  test('SD_ACTIVATE_GRACEFUL_STOP in a process that never listens (a wrapper): SIGTERM still kills it', async () => {
+    const a = openSocket('tcp', '127.0.0.1', 0);
+    const child = startChild({ fds: [a.fd], env: { SD_ACTIVATE_GRACEFUL_STOP: '5' }, script: 'preload-app.js', nodeArgs: PRELOAD,
+      args: [JSON.stringify([{ op: 'report' }, { op: 'serve' }])] });
+    let out = '';
+    child.proc.stdout.on('data', (d) => { out += d; });
+    await waitFor(() => out.includes('"servers"'));
+    child.proc.kill('SIGTERM');
+    const r = await child.done;
+    assert.equal(r.signal, 'SIGTERM');
+  });
+
   test('without SD_ACTIVATE_GRACEFUL_STOP the preload changes no signal handling (SIGTERM kills)', async () => {
     const a = openSocket('tcp', '127.0.0.1', 0);
     const child = startChild({ fds: [a.fd], env: { SD_ACTIVATE_SETTLE_MS: '100' }, script: 'preload-app.js', nodeArgs: PRELOAD,
-      args: [JSON.stringify([{ op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'report' }, { op: 'serve' }])] });
-    await waitFor(() => false, 400);
+      args: [JSON.stringify([{ op: 'listen', id: 'a', args: [a.port, '127.0.0.1'] }, { op: 'wait', ms: 300 }, { op: 'report' }, { op: 'serve' }])] });
+    let out = '';
+    child.proc.stdout.on('data', (d) => { out += d; });
+    await waitFor(() => out.includes('"servers"'));
+    assert.match(out, /"servers"/, 'the app is up and past the settle moment');
     child.proc.kill('SIGTERM');
     const r = await child.done;
     assert.equal(r.signal, 'SIGTERM');
@@ -395,7 +455,8 @@ test('listen() calls are read as Node reads them', () => {
   assert.deepEqual(pick(readListenCall([{ path: false, host: '0.0.0.0', port: '5173' }, cb])), ['inet', 5173, '0.0.0.0', undefined, true]);
   assert.deepEqual(pick(readListenCall(['/run/app.sock', 64])), ['path', '/run/app.sock', 64]);
   assert.deepEqual(pick(readListenCall([{ fd: 3 }])), ['fd', 3]);
-  for (const args of [[], [cb], [0], [null], [undefined], [{ port: undefined }], [-1], [65536], ['  '], [1.5], [{ handle: {} }], [{}], [{ port: 80, host: 5 }]]) {
+  assert.deepEqual(pick(readListenCall([{ handle: { fd: 4 } }])), ['fd', 4]);
+  for (const args of [[], [cb], [0], [null], [undefined], [{ port: undefined }], [-1], [65536], ['  '], [1.5], [{ handle: {} }], [{ _handle: { fd: -1 } }], [{}], [{ port: 80, host: 5 }]]) {
     assert.equal(readListenCall(args).kind, 'other', JSON.stringify(args));
   }
 });

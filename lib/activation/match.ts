@@ -245,6 +245,8 @@ export class Claims {
   readonly #took = new Map<Listener, number>();
   /** The listener that took each fd through {@link Claims.claimOne}. */
   readonly #holder = new Map<number, Listener>();
+  /** Fds the app took over itself (see {@link Claims.take}): never released. */
+  readonly #given = new Set<number>();
 
   /**
    * @param candidates - the inspected fds, in LISTEN_FDS order
@@ -295,13 +297,15 @@ export class Claims {
    * single address: the closest to what the call would bind itself), then the
    * first in LISTEN_FDS order. The others stay unclaimed for later claims;
    * settled unclaimed, their rejection says which fd `l` serves instead.
+   *
+   * @param accept - a further condition on the socket (e.g. unix only)
    */
-  claimOne(l: Listener): Adoption | undefined {
+  claimOne(l: Listener, accept?: (desc: RawSocketInfo) => boolean): Adoption | undefined {
     if (!this.#index.all.has(l)) this.#index.add(l);
     let best: { s: Servable; via: string; width: number } | undefined;
     for (const s of this.#pendingBy.get(claimKey(l)) ?? []) {
       const mine = fit(l, s);
-      if (!mine || this.#winner(s)?.l !== l) continue;
+      if (!mine || (accept && !accept(s.c.desc)) || this.#winner(s)?.l !== l) continue;
       const w = s.exp === null ? 0 : width(s.exp);
       if (!best || w > best.width || (w === best.width && s.index < best.s.index)) best = { s, via: mine.via, width: w };
     }
@@ -323,7 +327,12 @@ export class Claims {
    */
   take(fd: number, by: string): Adoption | undefined {
     const s = this.#pending.get(fd);
-    if (!s) return undefined;
+    if (!s) {
+      // Adopted through a duplicate and now named by the app itself: Node closes it with that
+      // server, so it never comes back among the unclaimed (its number may be reused).
+      if (this.#holder.has(fd)) this.#given.add(fd);
+      return undefined;
+    }
     const adoption: Adoption = { fd, name: s.c.name, desc: s.c.desc, listener: by, via: 'fd' };
     this.#adopted.push({ index: s.index, adoption });
     this.#remove(s);
@@ -342,6 +351,7 @@ export class Claims {
 
   /** Put an adopted fd back among the unclaimed: a later claim may adopt it again. */
   release(fd: number): void {
+    if (this.#given.has(fd)) return;
     const i = this.#adopted.findIndex((a) => a.adoption.fd === fd);
     if (i < 0) return;
     const [{ index, adoption }] = this.#adopted.splice(i, 1) as [{ index: number; adoption: Adoption }];

@@ -320,8 +320,11 @@ Options:
                             node), sd-activate/register is put in the child's
                             NODE_OPTIONS by default, so an unmodified app's own
                             listen() adopts the sockets; other commands are
-                            left alone (put --require sd-activate/register in
-                            NODE_OPTIONS yourself where node runs further down)
+                            left alone (put --require with the absolute path
+                            of sd-activate/dist/register.js in NODE_OPTIONS
+                            yourself where node runs further down). npm, npx
+                            and yarn are node scripts: they get it too, take
+                            the sockets and never listen (run the server)
   --pid-file PATH           write sd-activate's own pid to PATH while it runs
                             (the pid to send SIGHUP to; under npx, $! is npm's)
   -q, --quiet               print errors only

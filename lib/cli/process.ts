@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
+import { withPreloadFirst } from '../preload/node-options';
 import { CliError } from './types';
 
 /** Variables a child never inherits from the holder (they describe the holder's own activation). */
@@ -80,13 +81,9 @@ export function runsNode(file: string): boolean {
   return rest.length > 0 && NODE_NAMES.test(path.basename(rest[0]!));
 }
 
-/** The preload's entry file in this package, for NODE_OPTIONS (absolute: it resolves from any directory and from npx's cache). */
-export const REGISTER_FILE = path.resolve(__dirname, '..', 'register.js');
-
-/** `env` with the zero-code preload first in NODE_OPTIONS (quoted, as Node splits NODE_OPTIONS on spaces). */
+/** `env` with the zero-code preload first in NODE_OPTIONS. */
 export function withPreload(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const flag = `--require "${REGISTER_FILE.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-  return { ...env, NODE_OPTIONS: env.NODE_OPTIONS ? `${flag} ${env.NODE_OPTIONS}` : flag };
+  return { ...env, NODE_OPTIONS: withPreloadFirst(env.NODE_OPTIONS) };
 }
 
 /** The environment for a child: the holder's, minus its own activation variables, plus `extra`. */

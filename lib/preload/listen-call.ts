@@ -16,7 +16,7 @@ export type ListenCall =
   | { kind: 'fd'; fd: number }
   | { kind: 'other'; why: string };
 
-/** The callback of a listen() call. */
+/** The callback of a listen() call. @internal */
 export type ListenCallback = (...args: unknown[]) => void;
 
 /** Node's `toNumber`: a number >= 0, else false. */
@@ -42,6 +42,7 @@ function validPort(port: unknown): number | undefined {
 /**
  * Read a listen() call's arguments.
  *
+ * @returns what the call asks for (`other`, with why, for what the preload passes to Node untouched)
  * @internal
  */
 export function readListenCall(args: readonly unknown[]): ListenCall {
@@ -57,7 +58,11 @@ export function readListenCall(args: readonly unknown[]): ListenCall {
     if (args.length > 1 && typeof args[1] === 'string') options.host = args[1];
   }
   const fromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]) || undefined;
-  if (options._handle || options.handle) return { kind: 'other', why: 'a handle' };
+  // As Node: a handle option is unwrapped first; one with an fd names that fd.
+  const handle = (options._handle || options.handle) as { fd?: unknown } | undefined;
+  if (handle) {
+    return typeof handle === 'object' && typeof handle.fd === 'number' && handle.fd >= 0 ? { kind: 'fd', fd: handle.fd } : { kind: 'other', why: 'a handle' };
+  }
   if (typeof options.fd === 'number' && options.fd >= 0) return { kind: 'fd', fd: options.fd };
   const backlog = (toNumber(options.backlog) || undefined) ?? fromArgs;
   const signal = options.signal;

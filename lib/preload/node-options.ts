@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /**
- * `NODE_OPTIONS` without the preload: once a process is the server, its child
- * processes (a build step, a worker pool, `npm` run from the app) must not
- * load sd-activate/register as if they were the service.
+ * The preload in `NODE_OPTIONS`, both ways: the `sd-activate` command puts it
+ * first for a node command; once a process is the server, it takes itself out
+ * so its child processes (a build step, a worker pool, `npm` run from the app)
+ * do not load sd-activate/register as if they were the service.
  *
  * @internal
  */
@@ -33,12 +34,19 @@ export function splitNodeOptions(text: string): string[] {
   return out;
 }
 
+/** One argument as Node reads it back from `NODE_OPTIONS`. */
 function quote(arg: string): string {
   return /[\s"\\]/.test(arg) || arg === '' ? `"${arg.replace(/[\\"]/g, (c) => `\\${c}`)}"` : arg;
 }
 
-/** This copy's preload entry files (what the command puts in `NODE_OPTIONS`). */
-const OWN = path.resolve(__dirname, '..', 'register.js');
+/** This copy's preload entry file (absolute: it resolves from any directory and from npx's cache). */
+export const REGISTER_FILE = path.resolve(__dirname, '..', 'register.js');
+
+/** `NODE_OPTIONS` with the preload first (`--require "<REGISTER_FILE>"`), then what was there. */
+export function withPreloadFirst(nodeOptions: string | undefined): string {
+  const flag = `--require ${quote(REGISTER_FILE)}`;
+  return nodeOptions ? `${flag} ${nodeOptions}` : flag;
+}
 
 /** Whether a `--require` / `--import` value names sd-activate/register (the package specifier, or a path to its file). */
 export function isPreloadSpecifier(value: string): boolean {
@@ -51,7 +59,7 @@ export function isPreloadSpecifier(value: string): boolean {
       return false;
     }
   }
-  if (path.resolve(v) === OWN) return true;
+  if (path.resolve(v) === REGISTER_FILE) return true;
   return /(^|\/)node_modules\/sd-activate\/(dist\/)?register(\.m?js)?$/.test(v);
 }
 

@@ -42,6 +42,12 @@ import { withoutPreload } from './node-options';
 export const TAKEN_BY = 'SD_ACTIVATE_TAKEN_BY';
 
 type ListenFn = (this: net.Server, ...args: unknown[]) => net.Server;
+/** Node's own fields of a server that the preload reads: the handle once listening, the id that makes a pending lookup moot. */
+type ServerInternals = net.Server & { _handle?: unknown; _listeningId: number };
+
+function handleOf(server: net.Server): unknown {
+  return (server as ServerInternals)._handle;
+}
 type InetCall = Extract<ListenCall, { kind: 'inet' }>;
 type PathCall = Extract<ListenCall, { kind: 'path' }>;
 
@@ -73,9 +79,14 @@ export class PreloadSession implements SocketPool {
   #claims = new Claims([]);
   #log = new Log(undefined, null);
   #first = true;
+  /** The servers the app listened with and has not closed (a graceful stop closes them). */
   readonly #servers = new Set<net.Server>();
-  /** The listener each server's current listen() made (it leaves the claims when the server closes). */
-  readonly #holding = new WeakMap<net.Server, Listener>();
+  /**
+   * The listener each server's current listen() made: it leaves the claims
+   * when the server closes (its handle goes at close(), before the 'close'
+   * event that waits for connections to drain).
+   */
+  readonly #holding = new Map<net.Server, Listener>();
   #lookups = 0;
   #timer: NodeJS.Timeout | undefined;
   readonly #warned = new Set<number>();
@@ -93,15 +104,17 @@ export class PreloadSession implements SocketPool {
     this.#listen = listen;
   }
 
+  /** How the activation environment was, once read (`none` before). */
   get environment(): ActivationEnvironment {
     return this.#found?.environment ?? 'none';
   }
 
+  /** LISTEN_* as they were before the preload consumed them. */
   get env(): ListenEnv {
     return this.#found?.env ?? {};
   }
 
-  /** Load time: hide NOTIFY_SOCKET, take the sockets when they are this process's, install the stop handler. */
+  /** Load time: hide NOTIFY_SOCKET, take the sockets when they are this process's. */
   start(): void {
     if (!this.#config.inherit && process.env.NOTIFY_SOCKET !== undefined) {
       slot().notifySocket = process.env.NOTIFY_SOCKET;
@@ -111,7 +124,6 @@ export class PreloadSession implements SocketPool {
       this.#take();
       if (this.#found?.environment === 'inherited') process.env[TAKEN_BY] = String(process.pid);
     }
-    if (this.#config.stopMs > 0) process.on('SIGTERM', () => this.#stop());
   }
 
   /** Read (consume) the environment, once; the sockets become this session's pool. */
@@ -138,9 +150,11 @@ export class PreloadSession implements SocketPool {
   #becomeServer(): void {
     this.#first = false;
     this.#take();
+    // Only a process that serves stops gracefully: a wrapper keeps Node's default SIGTERM.
+    if (this.#config.stopMs > 0) process.on('SIGTERM', () => this.#stop());
     for (const w of this.#found!.warnings) this.#log.emit(w);
     const by = process.env[TAKEN_BY];
-    if (by !== undefined && by !== String(process.pid) && this.#found!.environment === 'none') {
+    if (by !== undefined && /^\d+$/.test(by) && by !== String(process.pid) && this.#found!.environment === 'none') {
       this.#log.warn('SD_ACTIVATE_LISTEN_PID_MISMATCH', `the sockets the service manager passed were taken by pid ${by} ` +
         `(${processName(by)}), which loaded sd-activate/register but has not called listen(); this process (pid ${process.pid}) ` +
         'binds itself. This happens when ExecStart= starts the server through a wrapper (npm start, npx, a shell script, ' +
@@ -160,30 +174,35 @@ export class PreloadSession implements SocketPool {
     if (clusterInternal(server)) return this.#listen.apply(server, args);
     if (this.#first) this.#becomeServer();
     const call = readListenCall(args);
-    if (!this.#servers.has(server)) {
-      this.#servers.add(server);
-      server.on('listening', () => this.#touch());
-    }
+    this.#track(server);
     this.#touch();
     if (call.kind === 'other') return this.#listen.apply(server, args);
+    if (handleOf(server)) return this.#listen.apply(server, args); // Node throws ERR_SERVER_ALREADY_LISTEN
     if (call.kind === 'fd') {
       const a = this.#claims.take(call.fd, `listen({ fd: ${call.fd} })`);
       if (a) this.#adopted(a, 'the app listens on it itself');
       return this.#listen.apply(server, args);
     }
-    if ((server as net.Server & { _handle?: unknown })._handle) return this.#listen.apply(server, args); // Node throws ERR_SERVER_ALREADY_LISTEN
-    this.#end(server); // listen, close, listen on the same server: its old claim is over
+    this.#sweep(); // claims of servers closed since (listen, close, listen) are over
     if (this.environment !== 'inherited') return this.#listen.apply(server, args);
     if (call.kind === 'inet' && call.host !== undefined && isIP(call.host) === 0) {
       // A host name: resolved as Node's listen() resolves it (dns.lookup, first result), then matched as that address.
+      // As Node's own lookup: a close() or another listen() meanwhile makes this one moot (_listeningId).
+      if (call.signal !== undefined) return this.#listen.apply(server, args); // Node checks the signal synchronously
       const rest = call.cb ? args.slice(0, -1) : args;
       if (call.cb) server.once('listening', call.cb);
+      const id = ++(server as ServerInternals)._listeningId;
       this.#lookups++;
       dns.lookup(call.host, (err, ip) => {
         this.#lookups--;
         this.#touch();
-        if (err) this.#listen.apply(server, rest); // Node looks it up again and reports the error its own way
-        else this.#decide(server, call, ip, rest, undefined);
+        if ((server as ServerInternals)._listeningId !== id || handleOf(server)) return;
+        try {
+          if (err) this.#listen.apply(server, rest); // Node looks it up again and reports the error its own way
+          else this.#decide(server, call, ip, rest, undefined);
+        } catch (e) {
+          process.nextTick(() => server.emit('error', e)); // thrown here, it would be an uncaught exception
+        }
       });
       return server;
     }
@@ -195,8 +214,8 @@ export class PreloadSession implements SocketPool {
     const l = this.#listener(call, host);
     if (!l) return this.#listen.apply(server, args);
     this.#holding.set(server, l);
-    server.once('close', () => this.#end(server));
-    const a = this.#claims.claimOne(l);
+    // A path call takes unix sockets only, even mapped by name (a name never widens a unix listener to the network).
+    const a = this.#claims.claimOne(l, call.kind === 'path' ? (d) => d.family === 'unix' : undefined);
     if (!a) {
       this.#log.info(`${l.name}: binds itself (no inherited socket for it)`);
       return this.#listen.apply(server, args);
@@ -238,6 +257,24 @@ export class PreloadSession implements SocketPool {
     this.#claims.forget(l);
   }
 
+  /** End the claims of servers that no longer listen (closed, or failed to listen). */
+  #sweep(): void {
+    for (const server of [...this.#holding.keys()]) if (!handleOf(server)) this.#end(server);
+  }
+
+  /** Follow a server the app listens with: the settle timer restarts when it listens; it is forgotten when it closes. */
+  #track(server: net.Server): void {
+    if (this.#servers.has(server)) return;
+    this.#servers.add(server);
+    const onListening = (): void => this.#touch();
+    server.on('listening', onListening);
+    server.once('close', () => {
+      this.#servers.delete(server);
+      server.off('listening', onListening);
+      this.#end(server);
+    });
+  }
+
   #adopted(a: Adoption, how: string): void {
     const named = a.name !== 'unknown' ? ` named ${JSON.stringify(a.name)}` : '';
     const late = this.#warned.delete(a.fd) ? ', after the settle moment' : '';
@@ -265,6 +302,7 @@ export class PreloadSession implements SocketPool {
 
   // ---------------------------------------------------------------- SocketPool (activate() under the preload)
 
+  /** activate()'s claim for listener `l` (the app is a server from now on). */
   claim(l: Listener): Adoption[] {
     this.#take();
     if (this.#first) this.#becomeServer();
@@ -272,6 +310,7 @@ export class PreloadSession implements SocketPool {
     return this.#claims.claim(l);
   }
 
+  /** The sockets nobody has claimed so far, for activate()'s held-address check. */
   unclaimed(): Array<{ fd: number; desc?: import('../binding').RawSocketInfo }> {
     const pending = new Set(this.#claims.unclaimed());
     return (this.#found?.candidates ?? []).filter((c) => pending.has(c.fd)).map((c) => ({ fd: c.fd, ...(c.desc ? { desc: c.desc } : {}) }));
@@ -309,7 +348,12 @@ export class PreloadSession implements SocketPool {
     if (listening.length === 0) return;
     this.#ready = true;
     const where = listening.map((s) => {
-      const a = s.address();
+      let a: ReturnType<net.Server['address']> = null;
+      try {
+        a = s.address();
+      } catch {
+        // getsockname failed: say nothing of it
+      }
       return typeof a === 'string' ? a : a ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : '?';
     });
     const status = `Listening on ${where.join(', ')}`.slice(0, 200);
@@ -327,7 +371,8 @@ export class PreloadSession implements SocketPool {
     const told = send(() => stopping()).catch((err: unknown) => {
       warn('SD_ACTIVATE_NOTIFY_FAILED', `STOPPING=1 not sent: ${(err as Error).message}`);
     });
-    const closed = closeServers([...this.#servers], this.#config.stopMs);
+    if (this.#timer) clearTimeout(this.#timer);
+    const closed = closeServers([...this.#servers].filter((x) => x.listening), this.#config.stopMs);
     void (async () => {
       await told;
       await closed;
