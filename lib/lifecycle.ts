@@ -131,8 +131,13 @@ function listening(s: LifecycleServer): boolean {
   }
 }
 
-/** Exit after the warnings emitted this turn were delivered (process.emitWarning waits a tick). */
-function exitSoon(code: number): void {
+/** `process.exitCode` as an exit status: 0 when unset. @internal */
+export function exitStatusOf(code: string | number | null | undefined): number {
+  return typeof code === 'number' ? code : code === undefined || code === null ? 0 : Number(code);
+}
+
+/** Exit after the warnings emitted this turn were delivered (process.emitWarning waits a tick). @internal */
+export function exitSoon(code: number): void {
   setImmediate(() => process.exit(code));
 }
 
@@ -389,7 +394,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
         }
         state = 'stopped';
         life.dispose();
-        if (options.exit !== false) exitSoon(typeof code === 'number' ? code : code === undefined ? 0 : Number(code));
+        if (options.exit !== false) exitSoon(exitStatusOf(code));
       })();
       return stopRun;
     },

@@ -97,6 +97,22 @@ export function rejectionWarning(r: Rejection, action: string): Warning {
 }
 
 /**
+ * Close a rejected socket (an fd that is not a socket is left alone).
+ *
+ * @returns whether it was closed, and what was done in words for its warning
+ * @internal
+ */
+export function closeRejected(r: Rejection): { closed: boolean; action: string } {
+  if (!r.desc || r.desc.fileType !== 'socket') return { closed: false, action: 'left it open (not a socket sd-activate owns)' };
+  try {
+    closeFd(r.fd);
+    return { closed: true, action: 'closed it' };
+  } catch (err) {
+    return { closed: false, action: `could not close it (closing it failed: ${(err as { code?: string }).code ?? String(err)})` };
+  }
+}
+
+/**
  * Close each rejected socket (fds that are not sockets are left open) and
  * build the warnings: one per rejected fd, one per `fdname` listener that
  * got nothing and has nothing to bind instead.
@@ -108,17 +124,7 @@ export function settle(found: Inspection, result: MatchResult, listeners: readon
   const rejected: RejectedSocket[] = [];
   for (const r of result.rejected) {
     const socket = r.desc ? formatSocket(r.desc) : 'unreadable fd';
-    let closed = false;
-    let closeNote = '';
-    if (r.desc && r.desc.fileType === 'socket') {
-      try {
-        closeFd(r.fd);
-        closed = true;
-      } catch (err) {
-        closeNote = ` (closing it failed: ${(err as { code?: string }).code ?? String(err)})`;
-      }
-    }
-    const action = closed ? 'closed it' : r.desc?.fileType === 'socket' ? `could not close it${closeNote}` : 'left it open (not a socket sd-activate owns)';
+    const { closed, action } = closeRejected(r);
     rejected.push({ fd: r.fd, fdname: r.name, socket, reason: r.reason, detail: r.detail, closed,
       ...(r.desc ? { description: { fd: r.fd, ...r.desc } } : {}) });
     warnings.push(rejectionWarning(r, action));

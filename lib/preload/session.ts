@@ -28,8 +28,8 @@ import { activated, useSocketPool, type SocketPool } from '../activation/activat
 import { hostFacts, inspect, processName, type ActivationEnvironment, type Inspection, type ListenEnv } from '../activation/inspect';
 import { normalizeListener, type Listener, type ListenerConfig } from '../activation/listeners';
 import { Claims, type Adoption, type Rejection } from '../activation/match';
-import { chooseLogger, Log, rejectionWarning } from '../activation/settle';
-import { closeServers, send } from '../lifecycle';
+import { chooseLogger, closeRejected, Log, rejectionWarning } from '../activation/settle';
+import { closeServers, exitSoon, exitStatusOf, send } from '../lifecycle';
 import { ready, stopping } from '../notify';
 import { closeFd, dupFd, formatSocket } from '../sockets';
 import { slot } from '../slot';
@@ -328,15 +328,7 @@ export class PreloadSession implements SocketPool {
   #settle(): void {
     this.#timer = undefined;
     if (this.#lookups > 0) return this.#touch();
-    for (const r of this.#unservable) {
-      let action = 'closed it';
-      try {
-        closeFd(r.fd);
-      } catch (err) {
-        action = `could not close it (${(err as { code?: string }).code ?? String(err)})`;
-      }
-      this.#log.emit(rejectionWarning(r, action));
-    }
+    for (const r of this.#unservable) this.#log.emit(rejectionWarning(r, closeRejected(r).action));
     this.#unservable = [];
     for (const r of this.#claims.settle().rejected) {
       if (this.#warned.has(r.fd)) continue;
@@ -376,8 +368,7 @@ export class PreloadSession implements SocketPool {
     void (async () => {
       await told;
       await closed;
-      const code = process.exitCode;
-      setImmediate(() => process.exit(typeof code === 'number' ? code : code === undefined ? 0 : Number(code)));
+      exitSoon(exitStatusOf(process.exitCode));
     })();
   }
 }
