@@ -133,3 +133,5 @@ export {
   type LifecycleServer,
   type LifecycleState,
 } from './lifecycle';
+// node:cluster (lib/cluster.ts)
+export { forkWorker } from './cluster';

@@ -36,7 +36,9 @@
  * - `SD_ACTIVATE_PRELOAD_CONFIG`: a variable of the zero-code preload (`SD_ACTIVATE_*`) has a
  *   bad value; its default is used;
  * - `SD_ACTIVATE_ADOPT_FAILED`: the zero-code preload could not duplicate an inherited fd for a
- *   `listen()`; that call binds itself.
+ *   `listen()`; that call binds itself;
+ * - `SD_ACTIVATE_PLAN_MISMATCH`: a cluster worker's `activate()` was given another configuration
+ *   than its primary's plan (or no valid plan); it binds every listener itself.
  */
 export type WarningCode =
   | 'SD_ACTIVATE_REJECTED_FD'
@@ -56,7 +58,8 @@ export type WarningCode =
   | 'SD_ACTIVATE_STALE_SOCKET_KEPT'
   | 'SD_ACTIVATE_SECOND_COPY'
   | 'SD_ACTIVATE_PRELOAD_CONFIG'
-  | 'SD_ACTIVATE_ADOPT_FAILED';
+  | 'SD_ACTIVATE_ADOPT_FAILED'
+  | 'SD_ACTIVATE_PLAN_MISMATCH';
 
 /** The prefix of every warning message. */
 const PREFIX = 'sd-activate: ';

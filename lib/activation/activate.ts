@@ -15,7 +15,7 @@ import { formatSocket } from '../sockets';
 import { object, optionalFunction, own } from '../validate';
 import { warn, warning, type Warning, type WarningCode } from '../warnings';
 import { packageDir, packageVersion, slot, takeOwnership } from '../slot';
-import { hostFacts, inspect, type ActivationEnvironment, type Inspection, type ListenEnv } from './inspect';
+import { hostFacts, inspect, PLAN_ENV, takeWorkerPlan, type ActivationEnvironment, type Inspection, type ListenEnv } from './inspect';
 import { configKey, normalizeConfig, normalizeListener, type Listener, type ListenerConfig } from './listeners';
 import { matchSockets, type Adoption } from './match';
 import { heldAddresses, makePlan, planAdoptions, planTargets, targetText, type ActivationPlan, type HeldAddress, type ListenTarget, type PlanOptions, type TargetOf } from './plan';
@@ -526,6 +526,24 @@ export function activate<const C extends Record<string, ListenerConfig>>(config:
     if (l === null || typeof l !== 'object' || typeof l.info !== 'function' || typeof l.warn !== 'function') {
       throw new SdActivateError('ERR_SD_INVALID_ARGUMENT', 'activate(): logger must be an object with info and warn methods, or false');
     }
+  }
+  // A cluster worker serves what its primary decided (forkWorker()): the same config, the primary's plan.
+  const plan = takeWorkerPlan();
+  if (plan) {
+    let fromPlan: Activation | undefined;
+    try {
+      fromPlan = activationFromPlan(plan);
+    } catch {
+      fromPlan = undefined;
+    }
+    if (fromPlan && configKey(plan.listeners.map((l) => normalizeListener(l.name, l.config))) === key) {
+      current = { key, activation: fromPlan };
+      return fromPlan as unknown as Activation<C>;
+    }
+    warn('SD_ACTIVATE_PLAN_MISMATCH', `this cluster worker was handed its primary's activation plan (${PLAN_ENV}), but ` +
+      (fromPlan ? 'for another listener configuration than the one given to activate() here' : 'it is not a valid plan') +
+      '; the worker serves none of the inherited sockets and every listener binds itself. Call activate() with the same ' +
+      'configuration in the primary and in the workers.');
   }
   // Under the zero-code preload, the sockets are its: claim from them, and
   // leave what no listener takes to the preload's settle moment (a listen()

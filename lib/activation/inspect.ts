@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { loadProblem, native } from '../binding';
 import type { Candidate } from './match';
-import type { PlanOptions } from './plan';
+import type { ActivationPlan, PlanOptions } from './plan';
 import { consume, describeSocket, type LISTEN_ENV } from '../sockets';
 import { warning, type Warning } from '../warnings';
 
@@ -132,4 +132,28 @@ function ipv6Available(): boolean {
 /** The host facts a plan depends on. @internal */
 export function hostFacts(): PlanOptions {
   return { ipv6: ipv6Available(), fdBacklog: somaxconn() };
+}
+
+/** The variable a cluster worker finds its primary's plan in (JSON of an `ActivationPlan`): see `forkWorker()`. @internal */
+export const PLAN_ENV = 'SD_ACTIVATE_PLAN';
+
+/**
+ * The plan a cluster primary handed this worker, taken out of the
+ * environment (so the worker's own children do not see it); undefined in any
+ * process that is not a cluster worker, or when it is not JSON.
+ *
+ * @internal
+ */
+export function takeWorkerPlan(): ActivationPlan | undefined {
+  const text = process.env[PLAN_ENV];
+  if (text === undefined) return undefined;
+  delete process.env[PLAN_ENV];
+  // Node takes NODE_UNIQUE_ID out of a worker's environment at start-up: ask the cluster module.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (!(require('node:cluster') as { isWorker: boolean }).isWorker) return undefined; // not a cluster worker: not for this process
+  try {
+    return JSON.parse(text) as ActivationPlan;
+  } catch {
+    return undefined;
+  }
 }

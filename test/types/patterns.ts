@@ -6,7 +6,7 @@ import * as dgram from 'node:dgram';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import {
-  activate, backendInfo, barrier, lifecycle, listenFds, notify, ready, removeStaleSocket, SdActivateError, socketFd, startWatchdog,
+  activate, backendInfo, barrier, forkWorker, lifecycle, listenFds, notify, ready, removeStaleSocket, SdActivateError, socketFd, startWatchdog,
   status, stopping, storeFds, storeListeners, EX_CONFIG,
   type ActivationPlan, type ActivationReport, type DatagramTarget, type ListenerConfig, type StreamTarget, type Warning,
 } from 'sd-activate';
@@ -28,6 +28,11 @@ const admin: StreamTarget[] = activation.targets('admin');
 const dns: DatagramTarget[] = activation.targets('dns');
 for (const t of dns) dgram.createSocket(t).bind(t);
 void admin;
+
+// node:cluster: the primary forks workers that serve its inherited sockets.
+export function forkAll(n: number): Array<import('node:cluster').Worker> {
+  return Array.from({ length: n }, () => forkWorker(activation, { ROLE: 'worker' }));
+}
 
 async function main(): Promise<void> {
   const servers = await activation.listen('http', () => http.createServer(app));
