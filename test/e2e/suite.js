@@ -482,18 +482,19 @@ runner.group('examples/zero-code: an unmodified app, --import sd-activate/regist
     const ls = await h.listeners(8085);
     eq(ls.length, 1, `listening sockets on 8085 (${JSON.stringify(ls)})`);
     assert(ls[0].users.some((u) => u.name === 'systemd') && ls[0].users.some((u) => u.pid === pid), `8085 held by ${JSON.stringify(ls[0].users)}`);
-    const said = await h.journal('zero-code-example.service', { after: c0, grep: /adopted inherited fd 3/ });
-    assert(said.some((e) => /listen\(127\.0\.0\.1:8085\): adopted inherited fd 3/.test(e.MESSAGE)), 'the journal says what was adopted');
-    const ready = (await notifications('zero-code-example.service', c0)).filter((n) => n.fields.includes('READY=1'));
-    assert(ready.some((n) => n.pid === pid), `READY=1 from ${pid}: ${JSON.stringify(ready)}`);
+    // The app's stderr reaches the journal on its own time: wait for the line.
+    await h.waitFor('the journal line saying what was adopted', async () => (await h.journal('zero-code-example.service', { after: c0, grep: /adopted inherited fd 3/ }))
+      .some((e) => /listen\(127\.0\.0\.1:8085\): adopted inherited fd 3/.test(e.MESSAGE)), { timeout: 5000 });
+    await h.waitFor(`READY=1 from ${pid}`, async () => (await notifications('zero-code-example.service', c0))
+      .some((n) => n.fields.includes('READY=1') && n.pid === pid), { timeout: 5000 });
     return `pid ${pid}`;
   });
   await t.check('systemctl stop: STOPPING=1 and a clean exit (SD_ACTIVATE_GRACEFUL_STOP)', async () => {
     const c1 = await h.cursor();
     await h.systemctl('stop', 'zero-code-example.service');
     eq(await activeState('zero-code-example.service'), 'inactive', 'after stop');
-    const stopping = (await notifications('zero-code-example.service', c1)).filter((n) => n.fields.includes('STOPPING=1'));
-    assert(stopping.some((n) => n.pid === pid), 'STOPPING=1 from the app');
+    await h.waitFor('STOPPING=1 from the app', async () => (await notifications('zero-code-example.service', c1))
+      .some((n) => n.fields.includes('STOPPING=1') && n.pid === pid), { timeout: 5000 });
     const result = (await h.show('zero-code-example.service', ['Result', 'ExecMainStatus']));
     eq(result.ExecMainStatus, '0', 'exit status');
     return `${result.Result}, status ${result.ExecMainStatus}`;
