@@ -88,3 +88,149 @@ export function forkWorker<C extends Record<string, ListenerConfig>>(activation:
   }));
   return worker;
 }
+
+/** Options of the cluster a {@link lifecycle} primary runs (its `cluster` option). */
+export interface ClusterOptions<C extends Record<string, ListenerConfig> = Record<string, ListenerConfig>> {
+  /** The primary's activation: each worker is forked with its plan ({@link forkWorker}). */
+  activation: Activation<C>;
+  /** How many workers. Default `os.availableParallelism()`. */
+  workers?: number;
+  /**
+   * How long a new worker may take to listen (on every target of the
+   * activation) before it counts as failed, in ms. Default 30000.
+   */
+  readyTimeoutMs?: number;
+  /** More environment for the workers (`cluster.fork(env)`). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Variables of the primary a worker must not act on: it is not the service's main process. */
+const PRIMARY_ONLY = { NOTIFY_SOCKET: undefined, WATCHDOG_USEC: undefined, WATCHDOG_PID: undefined };
+
+/**
+ * The workers of a primary: one generation serving, replaced as a whole by
+ * {@link WorkerPool.roll}. A worker of the serving generation that dies is
+ * forked again (after 100 ms, doubling to 5 s while they keep dying); none is
+ * once stopping. @internal
+ */
+export class WorkerPool {
+  readonly #activation: Activation<Record<string, ListenerConfig>>;
+  readonly #n: number;
+  readonly #readyMs: number;
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #targets: number;
+  #serving = new Set<cluster.Worker>();
+  #stopping = false;
+  #delay = 100;
+
+  constructor(o: ClusterOptions) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const os = require('node:os') as typeof import('node:os');
+    this.#activation = o.activation as Activation<Record<string, ListenerConfig>>;
+    this.#n = o.workers ?? os.availableParallelism();
+    this.#readyMs = o.readyTimeoutMs ?? 30000;
+    this.#env = { ...o.env, ...PRIMARY_ONLY };
+    this.#targets = Math.max(1, this.#activation.names().reduce((k, name) => k + this.#activation.planFor(name).targets.length, 0));
+  }
+
+  /** The serving workers' pids. */
+  pids(): number[] {
+    return [...this.#serving].map((w) => w.process.pid ?? 0);
+  }
+
+  /** Fork one worker; resolves once it listens on every target, rejects when it exits or times out first. */
+  #fork(): { worker: cluster.Worker; ready: Promise<void> } {
+    const worker = forkWorker(this.#activation, this.#env);
+    const ready = new Promise<void>((resolve, reject) => {
+      let seen = 0;
+      const timer = setTimeout(() => fail(new Error(`worker ${worker.process.pid} did not listen within ${this.#readyMs} ms`)), this.#readyMs);
+      const onListening = (): void => {
+        if (++seen < this.#targets) return;
+        done();
+        resolve();
+      };
+      const onExit = (code: number | null, signal: string | null): void => fail(new Error(`worker ${worker.process.pid} exited (${code ?? signal}) before it listened`));
+      const done = (): void => {
+        clearTimeout(timer);
+        worker.off('listening', onListening);
+        worker.off('exit', onExit);
+      };
+      const fail = (err: Error): void => {
+        done();
+        reject(err);
+      };
+      worker.on('listening', onListening);
+      worker.once('exit', onExit);
+    });
+    ready.catch(() => {}); // the caller decides; never an unhandled rejection
+    return { worker, ready };
+  }
+
+  /** Make `w` part of the serving generation: forked again when it dies, unless stopping or retired. */
+  #serve(w: cluster.Worker): void {
+    this.#serving.add(w);
+    w.once('exit', () => {
+      if (!this.#serving.delete(w) || this.#stopping) return;
+      const delay = this.#delay;
+      this.#delay = Math.min(this.#delay * 2, 5000);
+      setTimeout(() => {
+        if (this.#stopping) return;
+        const { worker, ready } = this.#fork();
+        this.#serve(worker);
+        ready.then(() => { this.#delay = 100; }, () => {});
+      }, delay).unref();
+    });
+  }
+
+  /** Fork a generation; resolves when every worker listens. On failure, the new workers are stopped and the error thrown. */
+  async #generation(): Promise<cluster.Worker[]> {
+    const forked = Array.from({ length: this.#n }, () => this.#fork());
+    try {
+      await Promise.all(forked.map((f) => f.ready));
+    } catch (err) {
+      await Promise.all(forked.map((f) => retire(f.worker, 0)));
+      throw err;
+    }
+    return forked.map((f) => f.worker);
+  }
+
+  /** The first generation. */
+  async start(): Promise<void> {
+    for (const w of await this.#generation()) this.#serve(w);
+  }
+
+  /**
+   * Replace the serving generation: fork a new one, wait until every new
+   * worker listens, then retire the old ones (SIGTERM, SIGKILL after
+   * `stopTimeoutMs`) all at once. When the new generation fails, it is
+   * stopped and the old one keeps serving; the error is thrown.
+   */
+  async roll(stopTimeoutMs: number): Promise<void> {
+    const fresh = await this.#generation();
+    const old = [...this.#serving];
+    this.#serving = new Set();
+    for (const w of fresh) this.#serve(w);
+    await Promise.all(old.map((w) => retire(w, stopTimeoutMs)));
+  }
+
+  /** Stop every worker (SIGTERM, SIGKILL after `stopTimeoutMs`); none is forked again. */
+  async stop(stopTimeoutMs: number): Promise<void> {
+    this.#stopping = true;
+    const all = [...this.#serving];
+    this.#serving.clear();
+    await Promise.all(all.map((w) => retire(w, stopTimeoutMs)));
+  }
+}
+
+/** SIGTERM `w` (its own graceful stop runs: lifecycle() in the worker), SIGKILL after `ms`; resolves when it has exited. */
+function retire(w: cluster.Worker, ms: number): Promise<void> {
+  if (w.process.exitCode !== null || w.process.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => w.process.kill('SIGKILL'), ms);
+    w.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    w.process.kill(ms === 0 ? 'SIGKILL' : 'SIGTERM');
+  });
+}

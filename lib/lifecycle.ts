@@ -11,7 +11,8 @@ import type * as net from 'node:net';
 import { invalid, type SystemError } from './errors';
 import { storedPathServer } from './fdstore';
 import { ready as sendReady, reloading as sendReloading, stopping as sendStopping, notify } from './notify';
-import { own } from './validate';
+import { intInRange, own } from './validate';
+import { WorkerPool, type ClusterOptions } from './cluster';
 import { stderrLogger } from './journal';
 import { warn, warningText } from './warnings';
 import { startWatchdog, validate as validateWatchdog, type Watchdog, type WatchdogOptions } from './watchdog';
@@ -46,8 +47,22 @@ export interface LifecycleOptions {
   onStop?: () => unknown;
   /** Signals that start a graceful stop. Default `['SIGTERM']`; `[]` installs no handler. */
   stopSignals?: NodeJS.Signals[];
-  /** The reload signal, handled only when `onReload` is given. Default `'SIGHUP'`; `null`: none. */
+  /** The reload signal, handled only when `onReload` or `cluster` is given. Default `'SIGHUP'`; `null`: none. */
   reloadSignal?: NodeJS.Signals | null;
+  /**
+   * Run a `node:cluster` primary: fork `workers` workers with the activation's
+   * plan ({@link forkWorker}), `READY=1` once every one listens, a worker that
+   * dies forked again; on the reload signal (or {@link Lifecycle.reload}),
+   * after `onReload`, a rolling reload: a new generation is forked, and once
+   * every new worker listens the old ones are stopped gracefully (SIGTERM, so
+   * their own `lifecycle()` closes their servers; SIGKILL after
+   * `stopTimeoutMs`). A new generation that fails to listen within
+   * `readyTimeoutMs` (or exits) is stopped and the old one keeps serving
+   * (`READY=1` with `STATUS=Reload failed: ...`). On stop, no worker is forked
+   * again; every one is stopped. The primary's own code is never reloaded.
+   * Call it in the primary only; the workers run `lifecycle({ servers })`.
+   */
+  cluster?: ClusterOptions<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /**
    * Start the watchdog pinger once ready (it is idle unless the unit has
    * `WatchdogSec=`); options are passed to {@link startWatchdog}. Default `true`.
@@ -176,6 +191,18 @@ function close(s: LifecycleServer): Promise<void> {
   });
 }
 
+function checkCluster(c: unknown): ClusterOptions {
+  const o = own(c as ClusterOptions, 'cluster options');
+  if (o.activation === null || typeof o.activation !== 'object' || typeof (o.activation as { plan?: unknown }).plan !== 'function') {
+    invalid('cluster.activation must be the Activation activate() returned');
+  }
+  if (o.workers !== undefined) intInRange(o.workers, 'cluster.workers', 1, 1024);
+  if (o.readyTimeoutMs !== undefined && (typeof o.readyTimeoutMs !== 'number' || !(o.readyTimeoutMs > 0))) invalid('cluster.readyTimeoutMs must be a number > 0');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (!(require('node:cluster') as { isPrimary: boolean }).isPrimary) invalid('the cluster option runs a primary: give it in the cluster primary only');
+  return o;
+}
+
 /**
  * Close `servers` gracefully: stop accepting, close idle http connections,
  * let requests in flight finish; after `timeoutMs`, close every http
@@ -243,7 +270,8 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
     else servers.push(checkServer(s));
   }
   const stopSignals = options.stopSignals ?? ['SIGTERM'];
-  const reloadSignal = options.onReload ? (options.reloadSignal === undefined ? 'SIGHUP' : options.reloadSignal) : null;
+  const pool = options.cluster !== undefined ? new WorkerPool(checkCluster(options.cluster)) : undefined;
+  const reloadSignal = options.onReload || pool ? (options.reloadSignal === undefined ? 'SIGHUP' : options.reloadSignal) : null;
   const stopTimeoutMs = options.stopTimeoutMs ?? 10000;
   if (typeof stopTimeoutMs !== 'number' || !(stopTimeoutMs >= 0)) invalid('stopTimeoutMs must be a number >= 0');
   if (options.status !== undefined && (typeof options.status !== 'string' || options.status.includes('\n'))) {
@@ -292,6 +320,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
       throw failure.reason;
     }
     await Promise.all(servers.map(whenListening));
+    if (pool) await pool.start();
     if (options.beforeReady) await options.beforeReady();
     if (state !== 'starting') return false;
     const sent = await send(() => sendReady(options.status));
@@ -334,6 +363,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
     let failure: unknown;
     try {
       await options.onReload?.();
+      if (pool) await pool.roll(stopTimeoutMs);
     } catch (err) {
       failure = err;
       warn('SD_ACTIVATE_RELOAD_FAILED', `reload failed: ${message(err)}`);
@@ -384,7 +414,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
           warn('SD_ACTIVATE_NOTIFY_FAILED', `STOPPING=1 not sent: ${message(err)}`);
         }
         await arrived; // servers still coming from listen promises are closed too
-        await closeServers(servers, stopTimeoutMs);
+        await Promise.all([closeServers(servers, stopTimeoutMs), pool?.stop(stopTimeoutMs)]);
         let code = process.exitCode;
         try {
           await options.onStop?.();

@@ -127,3 +127,105 @@ test('a worker whose activate() config differs from its primary\'s plan is told 
   assert.match(r.stdout, /"workerError":"EADDRINUSE"/, 'it bound the port itself: the primary holds it');
   assert.match(r.stderr, /\[SD_ACTIVATE_PLAN_MISMATCH\].*for another listener configuration than the one given to activate\(\) here/);
 });
+
+describe('lifecycle({ cluster }): READY once the workers listen, rolling reloads, stop', () => {
+  const { startReceiver } = require('./helpers/receiver');
+  const path = require('node:path');
+  const os = require('node:os');
+
+  async function startPrimary(t, { policy = 'rr', env = {} } = {}) {
+    const recv = await startReceiver();
+    t.after(() => recv.close());
+    const s = openSocket('tcp', '127.0.0.1', 0);
+    const child = startChild({ fds: [s.fd], script: 'cluster-lifecycle-app.js', timeout: 120000,
+      env: { NODE_CLUSTER_SCHED_POLICY: policy, PORT: String(s.port), NOTIFY_SOCKET: recv.address, ...env } });
+    t.after(() => { if (child.proc.exitCode === null) child.proc.kill('SIGKILL'); });
+    const lines = [];
+    let buf = '';
+    child.proc.stdout.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) { lines.push(JSON.parse(buf.slice(0, i))); buf = buf.slice(i + 1); }
+    });
+    const nextReady = async (k) => {
+      const end = Date.now() + slack(30000);
+      while (lines.filter((l) => l.ready).length < k) {
+        if (Date.now() > end || child.proc.exitCode !== null) throw new Error(`no ready line #${k}: ${JSON.stringify(lines)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return lines.filter((l) => l.ready)[k - 1].ready;
+    };
+    return { port: s.port, recv, child, nextReady };
+  }
+
+  const answeredBy = async (port, n = 20) => {
+    const pids = new Set();
+    for (let i = 0; i < n; i++) {
+      const r = await get(port);
+      assert.equal(r.status, 200, JSON.stringify(r));
+      pids.add(Number(r.body));
+    }
+    return pids;
+  };
+
+  for (const policy of ['rr', 'none']) {
+    test(`${policy}: SIGHUP replaces every worker (RELOADING=1 + MONOTONIC_USEC ... READY=1) under load: 0 refused, 0 failed`, async (t) => {
+      const p = await startPrimary(t, { policy });
+      const first = await p.nextReady(1);
+      await p.recv.next((m) => m.text.includes('READY=1') && m.pid === p.child.proc.pid);
+      const load = startLoad({ port: p.port, rate: 200, timeoutMs: 20000 });
+      let gen = first;
+      for (let k = 2; k <= 4; k++) {
+        p.child.proc.kill('SIGHUP');
+        const next = await p.nextReady(k);
+        assert.ok(next.every((pid) => !gen.includes(pid)), `a new generation: ${next} after ${gen}`);
+        for (const pid of gen) assert.throws(() => process.kill(pid, 0), 'the old worker is gone');
+        gen = next;
+      }
+      const st = await load.stop();
+      t.diagnostic(`${policy}: 3 rolling reloads at 200 conn/s: ${JSON.stringify({ sent: st.sent, served: st.served, refused: st.refused, failed: st.failed, p99Ms: st.p99Ms })}`);
+      assert.equal(st.refused, 0, JSON.stringify(st));
+      assert.equal(st.failed, 0, JSON.stringify(st));
+      const served = await answeredBy(p.port);
+      assert.ok([...served].every((pid) => gen.includes(pid)), 'the last generation serves');
+      const reloading = p.recv.messages.filter((m) => m.text.includes('RELOADING=1'));
+      assert.equal(reloading.length, 3);
+      for (const m of reloading) assert.match(m.text, /MONOTONIC_USEC=\d+/);
+      assert.equal(p.recv.messages.filter((m) => /^READY=1$/m.test(m.text)).length, 4);
+    });
+  }
+
+  test('a new generation that cannot listen is stopped; the old one keeps serving, and READY=1 says the reload failed', async (t) => {
+    const fail = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sdact-cl-')), 'fail');
+    t.after(() => fs.rmSync(path.dirname(fail), { recursive: true, force: true }));
+    const p = await startPrimary(t, { env: { FAIL_FILE: fail } });
+    const first = await p.nextReady(1);
+    fs.writeFileSync(fail, '');
+    p.child.proc.kill('SIGHUP');
+    const after = await p.nextReady(2);
+    assert.deepEqual(after.sort(), first.sort(), 'the same workers serve');
+    const m = await p.recv.next((x) => /STATUS=Reload failed: worker \d+ exited \(1\) before it listened/.test(x.text));
+    assert.match(m.text, /READY=1/);
+    for (const pid of await answeredBy(p.port)) assert.ok(first.includes(pid));
+  });
+
+  test('a reload asked for during a reload runs after it; SIGTERM stops every worker, forks none again, and the primary exits 0', async (t) => {
+    const p = await startPrimary(t);
+    const first = await p.nextReady(1);
+    p.child.proc.kill('SIGHUP');
+    await p.recv.next((m) => m.text.includes('RELOADING=1'));
+    p.child.proc.kill('SIGHUP');
+    // Both SIGHUPs' reload() calls resolve when the queued reload has run too.
+    await p.nextReady(2);
+    const third = await p.nextReady(3);
+    assert.ok(third.every((pid) => !first.includes(pid)), 'a new generation');
+    const reloading = p.recv.messages.filter((m) => m.text.includes('RELOADING=1'));
+    assert.equal(reloading.length, 2, 'the second reload was queued and ran after the first');
+    assert.equal(p.recv.messages.filter((m) => /^READY=1$/m.test(m.text)).length, 3);
+    p.child.proc.kill('SIGTERM');
+    const r = await p.child.done;
+    assert.equal(r.code, 0, r.stderr);
+    await p.recv.next((m) => m.text.includes('STOPPING=1'));
+    for (const pid of third) assert.throws(() => process.kill(pid, 0), 'the workers are gone');
+  });
+});
