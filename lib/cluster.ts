@@ -102,6 +102,22 @@ export interface ClusterOptions<C extends Record<string, ListenerConfig> = Recor
   readyTimeoutMs?: number;
   /** More environment for the workers (`cluster.fork(env)`). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * `none` (the default here): each worker accepts from the shared socket
+   * itself, so a retiring worker leaves the connections it has not accepted
+   * in the kernel's queue for the next generation; `rr`: Node's round-robin,
+   * where the primary accepts and hands connections out, and those it had
+   * queued for a worker that retires are closed with it. `NODE_CLUSTER_SCHED_POLICY`
+   * in the environment wins, as in Node.
+   */
+  schedulingPolicy?: 'none' | 'rr';
+  /**
+   * How a reload replaces the workers: `one` at a time (the default: fork one,
+   * wait until it listens, retire one old worker, and so on, so no more than
+   * one new process starts at a time on the machine's cores), or `all` at once
+   * (a whole new generation, then the old one retired).
+   */
+  rolling?: 'one' | 'all';
 }
 
 /** Variables of the primary a worker must not act on: it is not the service's main process. */
@@ -119,6 +135,7 @@ export class WorkerPool {
   readonly #readyMs: number;
   readonly #env: NodeJS.ProcessEnv;
   readonly #targets: number;
+  readonly #rolling: 'one' | 'all';
   #serving = new Set<cluster.Worker>();
   #stopping = false;
   #delay = 100;
@@ -129,7 +146,11 @@ export class WorkerPool {
     this.#activation = o.activation as Activation<Record<string, ListenerConfig>>;
     this.#n = o.workers ?? os.availableParallelism();
     this.#readyMs = o.readyTimeoutMs ?? 30000;
+    this.#rolling = o.rolling ?? 'one';
     this.#env = { ...o.env, ...PRIMARY_ONLY };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const c = require('node:cluster') as typeof cluster.default;
+    if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) c.schedulingPolicy = o.schedulingPolicy === 'rr' ? c.SCHED_RR : c.SCHED_NONE;
     this.#targets = Math.max(1, this.#activation.names().reduce((k, name) => k + this.#activation.planFor(name).targets.length, 0));
   }
 
@@ -182,9 +203,9 @@ export class WorkerPool {
     });
   }
 
-  /** Fork a generation; resolves when every worker listens. On failure, the new workers are stopped and the error thrown. */
-  async #generation(): Promise<cluster.Worker[]> {
-    const forked = Array.from({ length: this.#n }, () => this.#fork());
+  /** Fork `n` workers; resolves when every one listens. On failure, they are stopped and the error thrown. */
+  async #generation(n = this.#n): Promise<cluster.Worker[]> {
+    const forked = Array.from({ length: n }, () => this.#fork());
     try {
       await Promise.all(forked.map((f) => f.ready));
     } catch (err) {
@@ -206,11 +227,24 @@ export class WorkerPool {
    * stopped and the old one keeps serving; the error is thrown.
    */
   async roll(stopTimeoutMs: number): Promise<void> {
-    const fresh = await this.#generation();
+    if (this.#rolling === 'all') {
+      const fresh = await this.#generation();
+      const old = [...this.#serving];
+      this.#serving = new Set();
+      for (const w of fresh) this.#serve(w);
+      await Promise.all(old.map((w) => retire(w, stopTimeoutMs)));
+      return;
+    }
+    // One at a time: a new worker listens before an old one is retired. A new one
+    // that fails stops the roll there: it is stopped, the workers not replaced yet keep serving.
     const old = [...this.#serving];
-    this.#serving = new Set();
-    for (const w of fresh) this.#serve(w);
-    await Promise.all(old.map((w) => retire(w, stopTimeoutMs)));
+    for (const w of old) {
+      if (this.#stopping) return;
+      const [fresh] = await this.#generation(1);
+      this.#serve(fresh!);
+      this.#serving.delete(w);
+      await retire(w, stopTimeoutMs);
+    }
   }
 
   /** Stop every worker (SIGTERM, SIGKILL after `stopTimeoutMs`); none is forked again. */

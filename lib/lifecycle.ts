@@ -198,6 +198,7 @@ function checkCluster(c: unknown): ClusterOptions {
   }
   if (o.workers !== undefined) intInRange(o.workers, 'cluster.workers', 1, 1024);
   if (o.readyTimeoutMs !== undefined && (typeof o.readyTimeoutMs !== 'number' || !(o.readyTimeoutMs > 0))) invalid('cluster.readyTimeoutMs must be a number > 0');
+  if (o.schedulingPolicy !== undefined && o.schedulingPolicy !== 'none' && o.schedulingPolicy !== 'rr') invalid(`cluster.schedulingPolicy must be 'none' or 'rr' (got ${JSON.stringify(o.schedulingPolicy)})`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (!(require('node:cluster') as { isPrimary: boolean }).isPrimary) invalid('the cluster option runs a primary: give it in the cluster primary only');
   return o;
@@ -242,7 +243,10 @@ export async function closeServers(servers: readonly LifecycleServer[], timeoutM
  * - on SIGHUP, when `onReload` is given: `RELOADING=1` + `MONOTONIC_USEC=`,
  *   the hook, then `READY=1` (for `Type=notify-reload`); a failing hook is
  *   reported as `READY=1` with `STATUS=Reload failed: ...` and a warning;
- * - the watchdog pinger once ready (idle without `WatchdogSec=`).
+ * - the watchdog pinger once ready (idle without `WatchdogSec=`);
+ * - with `cluster`, in a `node:cluster` primary: the workers, forked with the
+ *   activation's plan, `READY=1` once they listen, and a rolling replacement of
+ *   them on reload (see {@link LifecycleOptions.cluster}).
  *
  * Nothing is installed at import; signal handlers only by this call, and only
  * for the signals named. Sending never blocks: a full manager queue is

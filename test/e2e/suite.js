@@ -501,6 +501,62 @@ runner.group('examples/zero-code: an unmodified app, --import sd-activate/regist
   });
 });
 
+// ------------------------------------------------------------------ node:cluster
+runner.group('cluster (examples/cluster: lifecycle({ cluster }), systemctl reload rolls the workers)', async (t) => {
+  const units = await t.install(['cluster/cluster-example.socket', 'cluster/cluster-example.service']);
+  t.onCleanup(() => h.stopAll(units));
+  await h.systemctl('start', 'cluster-example.socket');
+  const svc = 'cluster-example.service';
+  const workersOf = (pid) => fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  let primary;
+  await t.check('started on the first connection: four workers serve the manager\'s socket through the primary', async () => {
+    const r = await h.get(8086, '/');
+    eq(r.status, 200, 'status');
+    await waitActive(svc);
+    primary = await mainPid(svc);
+    eq(r.json.primary, primary, 'answered by a worker of MainPID');
+    const workers = workersOf(primary);
+    eq(workers.length, 4, `workers of ${primary}`);
+    const ls = await h.listeners(8086);
+    eq(ls.length, 1, `listening sockets on 8086 (${JSON.stringify(ls)})`);
+    assert(ls[0].users.some((u) => u.name === 'systemd') && ls[0].users.some((u) => u.pid === primary && u.fd === 3), `8086: ${JSON.stringify(ls[0].users)}`);
+    return `primary ${primary}, workers ${workers.join(' ')}`;
+  });
+  const reloads = Math.max(5, Math.round(RESTARTS / 4));
+  await t.check(`${reloads} systemctl reloads at ${RATE} conn/s: every worker replaced, the primary kept, 0 refused, 0 failed`, async () => {
+    const c0 = await h.cursor();
+    let workers = workersOf(primary);
+    const load = startLoad({ port: 8086, rate: RATE, timeoutMs: 10000 });
+    await h.sleep(300);
+    for (let i = 0; i < reloads; i++) {
+      await h.systemctl('reload', svc);
+      await h.waitFor('the reload to finish', async () => (await activeState(svc)) === 'active', { timeout: 30000, interval: 20 });
+      const next = workersOf(primary);
+      assert(next.length === 4 && next.every((p) => !workers.includes(p)), `a new generation: ${workers} -> ${next}`);
+      workers = next;
+    }
+    await h.sleep(300);
+    const st = await load.stop();
+    eq(await mainPid(svc), primary, 'MainPID');
+    assert(st.refused === 0 && st.failed === 0 && st.served === st.sent, formatStats(st));
+    await h.waitFor('RELOADING=1 with MONOTONIC_USEC and READY=1 for each reload', async () => {
+      const n = await notifications(svc, c0);
+      return n.filter((m) => m.pid === primary && m.fields.includes('RELOADING=1') && m.fields.some((f) => f.startsWith('MONOTONIC_USEC='))).length === reloads &&
+        n.filter((m) => m.pid === primary && m.fields.includes('READY=1')).length >= reloads;
+    }, { timeout: 5000 });
+    return formatStats(st);
+  }, { timeout: 180000 });
+  await t.check('systemctl stop: the workers stop and none is forked again (KillMode=mixed)', async () => {
+    const workers = workersOf(primary);
+    await h.systemctl('stop', svc);
+    eq(await activeState(svc), 'inactive', 'after stop');
+    for (const p of [primary, ...workers]) assert(!fs.existsSync(`/proc/${p}`) || /^State:\s+Z/m.test(fs.readFileSync(`/proc/${p}/status`, 'utf8')), `pid ${p} is gone`);
+    const r = await h.show(svc, ['ExecMainStatus']);
+    eq(r.ExecMainStatus, '0', 'exit status');
+    return 'stopped';
+  });
+});
+
 // ------------------------------------------------------------------ container
 runner.group('container (examples/container: LISTEN_PID=1 in a pid namespace)', async (t) => {
   const units = await t.install(['container/container-example.socket', 'container/container-example.service',
