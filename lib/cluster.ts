@@ -137,6 +137,8 @@ export class WorkerPool {
   readonly #targets: number;
   readonly #rolling: 'one' | 'all';
   #serving = new Set<cluster.Worker>();
+  /** Every worker forked and not exited yet: serving, starting or retiring. */
+  readonly #alive = new Set<cluster.Worker>();
   #stopping = false;
   #delay = 100;
 
@@ -162,6 +164,8 @@ export class WorkerPool {
   /** Fork one worker; resolves once it listens on every target, rejects when it exits or times out first. */
   #fork(): { worker: cluster.Worker; ready: Promise<void> } {
     const worker = forkWorker(this.#activation, this.#env);
+    this.#alive.add(worker);
+    worker.once('exit', () => this.#alive.delete(worker));
     const ready = new Promise<void>((resolve, reject) => {
       let seen = 0;
       const timer = setTimeout(() => fail(new Error(`worker ${worker.process.pid} did not listen within ${this.#readyMs} ms`)), this.#readyMs);
@@ -229,6 +233,7 @@ export class WorkerPool {
   async roll(stopTimeoutMs: number): Promise<void> {
     if (this.#rolling === 'all') {
       const fresh = await this.#generation();
+      if (this.#stopping) return void await Promise.all(fresh.map((w) => retire(w, 0)));
       const old = [...this.#serving];
       this.#serving = new Set();
       for (const w of fresh) this.#serve(w);
@@ -241,18 +246,18 @@ export class WorkerPool {
     for (const w of old) {
       if (this.#stopping) return;
       const [fresh] = await this.#generation(1);
+      if (this.#stopping) return void await retire(fresh!, 0); // stopped meanwhile: it never serves
       this.#serve(fresh!);
       this.#serving.delete(w);
       await retire(w, stopTimeoutMs);
     }
   }
 
-  /** Stop every worker (SIGTERM, SIGKILL after `stopTimeoutMs`); none is forked again. */
+  /** Stop every worker, a reload's new ones included (SIGTERM, SIGKILL after `stopTimeoutMs`); none is forked again. */
   async stop(stopTimeoutMs: number): Promise<void> {
     this.#stopping = true;
-    const all = [...this.#serving];
     this.#serving.clear();
-    await Promise.all(all.map((w) => retire(w, stopTimeoutMs)));
+    await Promise.all([...this.#alive].map((w) => retire(w, stopTimeoutMs)));
   }
 }
 

@@ -229,3 +229,30 @@ describe('lifecycle({ cluster }): READY once the workers listen, rolling reloads
     for (const pid of third) assert.throws(() => process.kill(pid, 0), 'the workers are gone');
   });
 });
+
+test('lifecycle({ cluster }): SIGTERM during a reload leaves no worker behind, old or new', async (t) => {
+  const { startReceiver } = require('./helpers/receiver');
+  const recv = await startReceiver();
+  t.after(() => recv.close());
+  const s = openSocket('tcp', '127.0.0.1', 0);
+  const child = startChild({ fds: [s.fd], script: 'cluster-lifecycle-app.js', timeout: 60000,
+    env: { PORT: String(s.port), NOTIFY_SOCKET: recv.address, CLUSTER_WORKERS: '2' } });
+  await recv.next((m) => /^READY=1$/m.test(m.text));
+  child.proc.kill('SIGHUP');
+  await recv.next((m) => m.text.includes('RELOADING=1'));
+  child.proc.kill('SIGTERM');
+  const r = await child.done;
+  assert.equal(r.code, 0, r.stderr);
+  const end = Date.now() + slack(5000);
+  let left;
+  do {
+    try {
+      left = execFileSync('pgrep', ['-f', 'fixtures/cluster-lifecycle-app.js'], { encoding: 'utf8' }).trim();
+    } catch {
+      left = ''; // pgrep exits 1 when nothing matches
+    }
+    if (left === '') break;
+    await new Promise((res) => setTimeout(res, 50));
+  } while (Date.now() < end);
+  assert.equal(left, '', 'no worker of that primary is left');
+});
