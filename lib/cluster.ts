@@ -165,12 +165,17 @@ export class WorkerPool {
   #fork(): { worker: cluster.Worker; ready: Promise<void> } {
     const worker = forkWorker(this.#activation, this.#env);
     this.#alive.add(worker);
+    // While it starts (loading code is CPU-bound), it must not take the cores from the
+    // workers serving: lower its priority, and restore it once it listens. Only where the
+    // restore is allowed (root; elsewhere raising a priority back needs CAP_SYS_NICE).
+    const niced = STARTUP_NICE && worker.process.pid !== undefined && setNice(worker.process.pid, STARTUP_NICE);
     worker.once('exit', () => this.#alive.delete(worker));
     const ready = new Promise<void>((resolve, reject) => {
       let seen = 0;
       const timer = setTimeout(() => fail(new Error(`worker ${worker.process.pid} did not listen within ${this.#readyMs} ms`)), this.#readyMs);
       const onListening = (): void => {
         if (++seen < this.#targets) return;
+        if (niced) setNice(worker.process.pid!, 0);
         done();
         resolve();
       };
@@ -259,6 +264,31 @@ export class WorkerPool {
     this.#serving.clear();
     await Promise.all([...this.#alive].map((w) => retire(w, stopTimeoutMs)));
   }
+}
+
+/** The nice value a starting worker gets: 10 where this process may restore it (root), else none. */
+const STARTUP_NICE = typeof process.getuid === 'function' && process.getuid() === 0 ? 10 : 0;
+
+/** Set the nice value of every thread of `pid` (threads created later inherit the main thread's). */
+function setNice(pid: number, value: number): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const os = require('node:os') as typeof import('node:os');
+  let tids: number[] = [pid];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => t > 0);
+  } catch {
+    // gone, or no /proc: the main thread only
+  }
+  let ok = false;
+  for (const tid of tids) {
+    try {
+      os.setPriority(tid, value);
+      ok = true;
+    } catch {
+      // exited meanwhile, or not allowed
+    }
+  }
+  return ok;
 }
 
 /** SIGTERM `w` (its own graceful stop runs: lifecycle() in the worker), SIGKILL after `ms`; resolves when it has exited. */
