@@ -418,19 +418,56 @@ describe('one owner per process', () => {
   });
 });
 
-describe('node:cluster under the preload (the cluster issue is separate): nothing breaks', () => {
-  test('the primary\'s internal round-robin listen() is not an authorisation; a worker serves a port of its own', async (t) => {
+describe('node:cluster under the preload (round-robin): the workers\' listen() calls are the primary\'s listener config', () => {
+  const app = (port) => `const cluster = require('node:cluster');
+      if (cluster.isPrimary) {
+        const up = new Set();
+        for (let i = 0; i < 2; i++) cluster.fork().on('listening', function () { up.add(this.process.pid); if (up.size === 2) console.log(JSON.stringify({ ready: [...up] })); });
+        process.on('SIGTERM', () => cluster.disconnect(() => process.exit(0)));
+      } else { require('http').createServer((q, r) => r.end(String(process.pid))).listen(${port}, '127.0.0.1'); }`;
+
+  async function cluster(t, fds, port) {
+    const file = path.join(tmpdir(t), 'cluster-app.js');
+    fs.writeFileSync(file, app(port));
+    const child = startChild({ fds, env: { SD_ACTIVATE_SETTLE_MS: '100', NODE_CLUSTER_SCHED_POLICY: 'rr' }, script: file, nodeArgs: PRELOAD });
+    t.after(() => { if (child.proc.exitCode === null) child.proc.kill('SIGKILL'); });
+    let out = '';
+    let err = '';
+    child.proc.stdout.on('data', (d) => { out += d; });
+    child.proc.stderr.on('data', (d) => { err += d; });
+    await waitFor(() => out.includes('ready') && /SD_ACTIVATE_REJECTED_FD|adopted|binds itself/.test(err));
+    await new Promise((r) => setTimeout(r, 300)); // past the settle moment
+    return { child, ready: JSON.parse(out.split('\n')[0]).ready, stderr: () => err };
+  }
+
+  test('the workers\' port: adopted by the primary for its workers, answered by them; the extra socket unserved; no worker warns', async (t) => {
+    const web = openSocket('tcp', '127.0.0.1', 0);
+    const extra = openSocket('tcp', '127.0.0.1', 0);
+    const inode = inodeOf(web.fd);
+    const c = await cluster(t, [web.fd, extra.fd], web.port);
+    for (let i = 0; i < 6; i++) {
+      const body = await get(web.port);
+      assert.ok(c.ready.includes(Number(body)), `answered by a worker: ${body} (workers ${c.ready})`);
+    }
+    const ls = execFileSync('ss', ['-ltneH', `sport = :${web.port}`], { encoding: 'utf8' }).trim().split('\n');
+    assert.equal(ls.length, 1, 'one listening socket on the port: the inherited one');
+    assert.match(ls[0], new RegExp(`ino:${inode.slice(8, -1)}`));
+    assert.equal(await unanswered(extra.port), true);
+    assert.match(c.stderr(), /listen\(127\.0\.0\.1:\d+\) for the cluster workers: adopted inherited fd 3/);
+    assert.equal(warnings(c.stderr(), 'SD_ACTIVATE_REJECTED_FD').length, 1);
+    assert.equal(warnings(c.stderr(), 'SD_ACTIVATE_LISTEN_PID_MISMATCH').length, 0, c.stderr());
+    c.child.proc.kill('SIGTERM');
+    assert.equal((await c.child.done).code, 0);
+  });
+
+  test('a port nothing was inherited for: the primary binds it for the workers, as without the preload', async (t) => {
     const inherited = openSocket('tcp', '127.0.0.1', 0);
     const own = freePort();
-    const code = `const cluster = require('node:cluster');
-      if (cluster.isPrimary) { const w = cluster.fork(); w.on('message', (m) => { console.log(JSON.stringify(m)); w.kill(); }); }
-      else { const s = require('http').createServer((q, r) => r.end('w')).listen(${own}, '127.0.0.1', () => process.send({ port: s.address().port })); }`;
-    const file = path.join(tmpdir(t), 'cluster-app.js');
-    fs.writeFileSync(file, code);
-    const r = await startChild({ fds: [inherited.fd], env: { SD_ACTIVATE_SETTLE_MS: '100' }, script: file, nodeArgs: PRELOAD }).done;
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.lines[0]), { port: own });
-    assert.doesNotMatch(r.stderr, /listen\(127\.0\.0\.1:\d+\): (adopted|binds)/, 'the primary made no app listen() call');
+    const c = await cluster(t, [inherited.fd], own);
+    assert.ok(c.ready.includes(Number(await get(own))));
+    assert.match(c.stderr(), new RegExp(`listen\\(127\\.0\\.0\\.1:${own}\\) for the cluster workers: binds itself`));
+    c.child.proc.kill('SIGTERM');
+    await c.child.done;
   });
 });
 

@@ -22,6 +22,7 @@
  */
 import * as dns from 'node:dns';
 import type * as net from 'node:net';
+import * as fs from 'node:fs';
 import { isIP } from 'node:net';
 import * as path from 'node:path';
 import { activated, useSocketPool, type SocketPool } from '../activation/activate';
@@ -92,6 +93,10 @@ export class PreloadSession implements SocketPool {
   readonly #warned = new Set<number>();
   #ready = false;
   #stopping = false;
+  /** Duplicates the cluster primary's round-robin servers listen on, and the listener that claimed each. */
+  readonly #forCluster = new Set<{ l: Listener; fd: number; ino: number }>();
+  /** Whether the primary serves its workers on an inherited socket (READY=1 then needs no server of its own). */
+  #clusterServing = false;
   /** Sockets the preload can never serve (datagram): closed at the first settle. */
   #unservable: Rejection[] = [];
 
@@ -154,7 +159,10 @@ export class PreloadSession implements SocketPool {
     if (this.#config.stopMs > 0) process.on('SIGTERM', () => this.#stop());
     for (const w of this.#found!.warnings) this.#log.emit(w);
     const by = process.env[TAKEN_BY];
-    if (by !== undefined && /^\d+$/.test(by) && by !== String(process.pid) && this.#found!.environment === 'none') {
+    // A cluster worker's listen() is routed to its primary, which holds the sockets: nothing to warn about.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const worker = by !== undefined && (require('node:cluster') as { isWorker: boolean }).isWorker;
+    if (by !== undefined && !worker && /^\d+$/.test(by) && by !== String(process.pid) && this.#found!.environment === 'none') {
       this.#log.warn('SD_ACTIVATE_LISTEN_PID_MISMATCH', `the sockets the service manager passed were taken by pid ${by} ` +
         `(${processName(by)}), which loaded sd-activate/register but has not called listen(); this process (pid ${process.pid}) ` +
         'binds itself. This happens when ExecStart= starts the server through a wrapper (npm start, npx, a shell script, ' +
@@ -171,7 +179,7 @@ export class PreloadSession implements SocketPool {
 
   /** `net.Server.prototype.listen`, as the app calls it. */
   listenHook(server: net.Server, args: unknown[]): net.Server {
-    if (clusterInternal(server)) return this.#listen.apply(server, args);
+    if (clusterInternal(server)) return this.#forWorkers(server, args);
     if (this.#first) this.#becomeServer();
     const call = readListenCall(args);
     this.#track(server);
@@ -260,6 +268,53 @@ export class PreloadSession implements SocketPool {
   /** End the claims of servers that no longer listen (closed, or failed to listen). */
   #sweep(): void {
     for (const server of [...this.#holding.keys()]) if (!handleOf(server)) this.#end(server);
+    // Node takes the round-robin server's handle and closes it (its fd, our duplicate) with the
+    // last worker using it: a duplicate no longer open as that socket is free again.
+    for (const h of [...this.#forCluster]) {
+      let ino: number | undefined;
+      try {
+        ino = fs.fstatSync(h.fd).ino;
+      } catch {
+        // closed
+      }
+      if (ino !== h.ino) {
+        this.#forCluster.delete(h);
+        this.#claims.forget(h.l);
+      }
+    }
+  }
+
+  /**
+   * The node:cluster primary's round-robin server, listening for its workers'
+   * `listen()` (Node makes it with the address a worker asked for): that call
+   * is the authorisation. A socket it may take is adopted through a
+   * duplicate, which Node closes with the last worker using it; the inherited
+   * fd stays for the next workers.
+   */
+  #forWorkers(server: net.Server, args: unknown[]): net.Server {
+    if (this.#first) this.#becomeServer();
+    const call = readListenCall(args);
+    if (this.environment !== 'inherited' || (call.kind !== 'inet' && call.kind !== 'path')) return this.#listen.apply(server, args);
+    this.#sweep();
+    this.#touch();
+    const l = this.#listener(call, call.kind === 'inet' ? call.host : undefined, ' for the cluster workers');
+    const a = l ? this.#claims.claimOne(l, call.kind === 'path' ? (d) => d.family === 'unix' : undefined) : undefined;
+    if (!l || !a) {
+      if (l) this.#log.info(`${l.name}: binds itself (no inherited socket for it)`);
+      return this.#listen.apply(server, args);
+    }
+    let fd: number;
+    try {
+      fd = dupFd(a.fd);
+    } catch (err) {
+      this.#claims.forget(l);
+      this.#log.warn('SD_ACTIVATE_ADOPT_FAILED', `${l.name}: could not duplicate inherited fd ${a.fd} (${(err as Error).message}); it binds itself.`);
+      return this.#listen.apply(server, args);
+    }
+    this.#forCluster.add({ l, fd, ino: fs.fstatSync(fd).ino });
+    this.#clusterServing = true;
+    this.#adopted(a, `the primary hands its connections to the workers, from fd ${fd}, a duplicate`);
+    return this.#listen.call(server, { fd }, call.backlog ?? hostFacts().fdBacklog);
   }
 
   /** Follow a server the app listens with: the settle timer restarts when it listens; it is forgotten when it closes. */
@@ -282,8 +337,8 @@ export class PreloadSession implements SocketPool {
   }
 
   /** The listener a call authorises: its port and host (no host: any address, as Node binds), or its path. */
-  #listener(call: InetCall | PathCall, host: string | undefined): Listener | undefined {
-    const name = `listen(${callText(call, host)})`;
+  #listener(call: InetCall | PathCall, host: string | undefined, whose = ''): Listener | undefined {
+    const name = `listen(${callText(call, host)})${whose}`;
     const mapped = this.#config.fdnames.find((e) => fits(e, call, host));
     let config: ListenerConfig;
     if (call.kind === 'path') config = mapped ? { fdname: mapped.name } : { path: call.path };
@@ -337,7 +392,7 @@ export class PreloadSession implements SocketPool {
     }
     if (this.#ready || this.#stopping || !this.#config.ready) return;
     const listening = [...this.#servers].filter((s) => s.listening);
-    if (listening.length === 0) return;
+    if (listening.length === 0 && !this.#clusterServing) return;
     this.#ready = true;
     const where = listening.map((s) => {
       let a: ReturnType<net.Server['address']> = null;
@@ -348,7 +403,7 @@ export class PreloadSession implements SocketPool {
       }
       return typeof a === 'string' ? a : a ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : '?';
     });
-    const status = `Listening on ${where.join(', ')}`.slice(0, 200);
+    const status = (listening.length > 0 ? `Listening on ${where.join(', ')}` : 'Serving the cluster workers').slice(0, 200);
     send(() => ready(status)).catch((err: unknown) => {
       warn('SD_ACTIVATE_NOTIFY_FAILED', `READY=1 not sent: ${(err as Error).message}`);
     });
