@@ -426,10 +426,10 @@ describe('node:cluster under the preload (round-robin): the workers\' listen() c
         process.on('SIGTERM', () => cluster.disconnect(() => process.exit(0)));
       } else { require('http').createServer((q, r) => r.end(String(process.pid))).listen(${port}, '127.0.0.1'); }`;
 
-  async function cluster(t, fds, port) {
+  async function cluster(t, fds, port, policy = 'rr') {
     const file = path.join(tmpdir(t), 'cluster-app.js');
     fs.writeFileSync(file, app(port));
-    const child = startChild({ fds, env: { SD_ACTIVATE_SETTLE_MS: '100', NODE_CLUSTER_SCHED_POLICY: 'rr' }, script: file, nodeArgs: PRELOAD });
+    const child = startChild({ fds, env: { SD_ACTIVATE_SETTLE_MS: '100', NODE_CLUSTER_SCHED_POLICY: policy }, script: file, nodeArgs: PRELOAD });
     t.after(() => { if (child.proc.exitCode === null) child.proc.kill('SIGKILL'); });
     let out = '';
     let err = '';
@@ -440,25 +440,30 @@ describe('node:cluster under the preload (round-robin): the workers\' listen() c
     return { child, ready: JSON.parse(out.split('\n')[0]).ready, stderr: () => err };
   }
 
-  test('the workers\' port: adopted by the primary for its workers, answered by them; the extra socket unserved; no worker warns', async (t) => {
-    const web = openSocket('tcp', '127.0.0.1', 0);
-    const extra = openSocket('tcp', '127.0.0.1', 0);
-    const inode = inodeOf(web.fd);
-    const c = await cluster(t, [web.fd, extra.fd], web.port);
-    for (let i = 0; i < 6; i++) {
-      const body = await get(web.port);
-      assert.ok(c.ready.includes(Number(body)), `answered by a worker: ${body} (workers ${c.ready})`);
+  for (const policy of ['rr', 'none']) {
+    test(`${policy}: the workers' port: adopted by the primary for its workers, answered by them; the extra socket unserved; no worker warns`, async (t) => {
+      const web = openSocket('tcp', '127.0.0.1', 0);
+      const extra = openSocket('tcp', '127.0.0.1', 0);
+      const inode = inodeOf(web.fd);
+      const c = await cluster(t, [web.fd, extra.fd], web.port, policy);
+      for (let i = 0; i < 6; i++) {
+        const body = await get(web.port);
+        assert.ok(c.ready.includes(Number(body)), `answered by a worker: ${body} (workers ${c.ready})`);
+      }
+      const ls = execFileSync('ss', ['-ltneH', `sport = :${web.port}`], { encoding: 'utf8' }).trim().split('\n');
+      assert.equal(ls.length, 1, 'one listening socket on the port: the inherited one');
+      assert.match(ls[0], new RegExp(`ino:${inode.slice(8, -1)}`));
+      if (policy === 'none') {
+        for (const pid of c.ready) assert.ok(Object.values(fs.readdirSync(`/proc/${pid}/fd`)).some((f) => fs.readlinkSync(`/proc/${pid}/fd/${f}`) === inode), `worker ${pid} holds the shared socket`);
+      }
+      assert.equal(await unanswered(extra.port), true);
+      assert.equal((c.stderr().match(/listen\(127\.0\.0\.1:\d+\) for the cluster workers: adopted inherited fd 3/g) ?? []).length, 1, 'one claim for both workers');
+      assert.equal(warnings(c.stderr(), 'SD_ACTIVATE_REJECTED_FD').length, 1);
+      assert.equal(warnings(c.stderr(), 'SD_ACTIVATE_LISTEN_PID_MISMATCH').length, 0, c.stderr());
+      c.child.proc.kill('SIGTERM');
+      assert.equal((await c.child.done).code, 0);
+    });
     }
-    const ls = execFileSync('ss', ['-ltneH', `sport = :${web.port}`], { encoding: 'utf8' }).trim().split('\n');
-    assert.equal(ls.length, 1, 'one listening socket on the port: the inherited one');
-    assert.match(ls[0], new RegExp(`ino:${inode.slice(8, -1)}`));
-    assert.equal(await unanswered(extra.port), true);
-    assert.match(c.stderr(), /listen\(127\.0\.0\.1:\d+\) for the cluster workers: adopted inherited fd 3/);
-    assert.equal(warnings(c.stderr(), 'SD_ACTIVATE_REJECTED_FD').length, 1);
-    assert.equal(warnings(c.stderr(), 'SD_ACTIVATE_LISTEN_PID_MISMATCH').length, 0, c.stderr());
-    c.child.proc.kill('SIGTERM');
-    assert.equal((await c.child.done).code, 0);
-  });
 
   test('a port nothing was inherited for: the primary binds it for the workers, as without the preload', async (t) => {
     const inherited = openSocket('tcp', '127.0.0.1', 0);

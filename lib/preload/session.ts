@@ -95,6 +95,8 @@ export class PreloadSession implements SocketPool {
   #stopping = false;
   /** Duplicates the cluster primary's round-robin servers listen on, and the listener that claimed each. */
   readonly #forCluster = new Set<{ l: Listener; fd: number; ino: number }>();
+  /** SCHED_NONE: per address the workers ask for, the claim they share and the duplicates handed out. */
+  readonly #shared = new Map<string, { l: Listener; inherited: number; ino: number; dups: Set<number> }>();
   /** Whether the primary serves its workers on an inherited socket (READY=1 then needs no server of its own). */
   #clusterServing = false;
   /** Sockets the preload can never serve (datagram): closed at the first settle. */
@@ -127,7 +129,67 @@ export class PreloadSession implements SocketPool {
     }
     if (process.env.LISTEN_PID === String(process.pid)) {
       this.#take();
-      if (this.#found?.environment === 'inherited') process.env[TAKEN_BY] = String(process.pid);
+      if (this.#found?.environment === 'inherited') {
+        process.env[TAKEN_BY] = String(process.pid);
+        this.#watchCluster();
+      }
+    }
+  }
+
+  /**
+   * In a node:cluster primary with SCHED_NONE, Node makes each worker's
+   * listening handle itself (no listen() call to match): a worker's request
+   * for one (`queryServer`) is matched as that worker's call, and, when an
+   * inherited socket fits, gets a duplicate of it as the fd to share. Workers
+   * asking for the same address share the one claim.
+   */
+  #watchCluster(): void {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const cl = require('node:cluster') as typeof import('node:cluster').default;
+    cl.on('fork', (worker) => {
+      worker.process.prependListener('internalMessage', (m: Record<string, unknown>) => {
+        if (m === null || typeof m !== 'object' || m.cmd !== 'NODE_CLUSTER' || m.act !== 'queryServer') return;
+        if (cl.schedulingPolicy !== cl.SCHED_NONE || (typeof m.fd === 'number' && m.fd >= 0)) return;
+        const fd = this.#shareForWorkers(m);
+        if (fd === undefined) return;
+        // Node makes a handle of an fd only without an address (it asserts so).
+        m.fd = fd;
+        m.address = null;
+        m.port = 0;
+      });
+    });
+  }
+
+  #shareForWorkers(m: Record<string, unknown>): number | undefined {
+    const port = Number(m.port);
+    const args = port > 0 ? [{ port, host: typeof m.address === 'string' ? m.address : undefined, ipv6Only: Boolean((Number(m.flags) || 0) & 1) }]
+      : typeof m.address === 'string' ? [m.address] : [];
+    const call = readListenCall(args);
+    if (call.kind !== 'inet' && call.kind !== 'path') return undefined;
+    if (this.#first) this.#becomeServer();
+    this.#sweep();
+    this.#touch();
+    const key = `${String(m.address)}|${port}|${String(m.addressType)}`;
+    let shared = this.#shared.get(key);
+    if (!shared) {
+      const l = this.#listener(call, call.kind === 'inet' ? call.host : undefined, ' for the cluster workers');
+      const a = l ? this.#claims.claimOne(l, call.kind === 'path' ? (d) => d.family === 'unix' : undefined) : undefined;
+      if (!l || !a) {
+        if (l) this.#log.info(`${l.name}: binds itself (no inherited socket for it)`);
+        return undefined;
+      }
+      shared = { l, inherited: a.fd, ino: fs.fstatSync(a.fd).ino, dups: new Set() };
+      this.#shared.set(key, shared);
+      this.#adopted(a, 'each worker shares a duplicate of it (SCHED_NONE)');
+    }
+    try {
+      const fd = dupFd(shared.inherited);
+      shared.dups.add(fd);
+      this.#clusterServing = true;
+      return fd;
+    } catch (err) {
+      this.#log.warn('SD_ACTIVATE_ADOPT_FAILED', `${shared.l.name}: could not duplicate inherited fd ${shared.inherited} (${(err as Error).message}); the worker binds itself.`);
+      return undefined;
     }
   }
 
@@ -280,6 +342,21 @@ export class PreloadSession implements SocketPool {
       if (ino !== h.ino) {
         this.#forCluster.delete(h);
         this.#claims.forget(h.l);
+      }
+    }
+    for (const [key, sh] of this.#shared) {
+      for (const fd of [...sh.dups]) {
+        let ino: number | undefined;
+        try {
+          ino = fs.fstatSync(fd).ino;
+        } catch {
+          // closed
+        }
+        if (ino !== sh.ino) sh.dups.delete(fd);
+      }
+      if (sh.dups.size === 0) {
+        this.#shared.delete(key);
+        this.#claims.forget(sh.l);
       }
     }
   }
