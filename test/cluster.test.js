@@ -41,6 +41,20 @@ function startCluster({ policy, workers = 2, env = {} }) {
   return { port: s.port, inode, child, next, stop: async () => { child.proc.kill('SIGTERM'); return child.done; } };
 }
 
+/** Pids whose command line contains `text`, read from /proc (no pgrep: under the sanitizer leg's LD_PRELOAD it can hang). */
+function processesRunning(text) {
+  const out = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(text)) out.push(Number(e));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
 const listeningInodes = (port) => execFileSync('ss', ['-ltneH', `sport = :${port}`], { encoding: 'utf8' })
   .split('\n').filter(Boolean).map((l) => `socket:[${/ino:(\d+)/.exec(l)[1]}]`);
 
@@ -246,11 +260,7 @@ test('lifecycle({ cluster }): SIGTERM during a reload leaves no worker behind, o
   const end = Date.now() + slack(5000);
   let left;
   do {
-    try {
-      left = execFileSync('pgrep', ['-f', 'fixtures/cluster-lifecycle-app.js'], { encoding: 'utf8' }).trim();
-    } catch {
-      left = ''; // pgrep exits 1 when nothing matches
-    }
+    left = processesRunning('fixtures/cluster-lifecycle-app.js').join(' ');
     if (left === '') break;
     await new Promise((res) => setTimeout(res, 50));
   } while (Date.now() < end);
