@@ -21,7 +21,7 @@ import type { Activation } from './activation/activate';
 import type { ListenerConfig } from './activation/listeners';
 import { PLAN_ENV } from './activation/inspect';
 import { invalid } from './errors';
-import { closeFd, dupFd } from './sockets';
+import { closeFd, dupFd, inodeOf } from './sockets';
 
 
 /** The fds of this process that are duplicates handed to a live worker, with the socket inode each must still be. */
@@ -55,7 +55,7 @@ export function forkWorker<C extends Record<string, ListenerConfig>>(activation:
     for (const l of plan.listeners) {
       for (const a of l.adopted) {
         const fd = dupFd(a.fd);
-        dups.push({ fd, ino: fs.fstatSync(fd).ino });
+        dups.push({ fd, ino: inodeOf(fd)! });
         a.fd = fd;
       }
     }
@@ -71,18 +71,11 @@ export function forkWorker<C extends Record<string, ListenerConfig>>(activation:
     for (const d of dups) {
       if (handedOut.get(d.fd)?.worker !== worker) continue;
       handedOut.delete(d.fd);
-      let ino: number | undefined;
+      if (inodeOf(d.fd) !== d.ino) continue; // closed by Node (the number may name something else now)
       try {
-        ino = fs.fstatSync(d.fd).ino;
+        closeFd(d.fd);
       } catch {
-        continue; // closed by Node
-      }
-      if (ino === d.ino) {
-        try {
-          closeFd(d.fd);
-        } catch {
-          // gone meanwhile
-        }
+        // gone meanwhile
       }
     }
   }));

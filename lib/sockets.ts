@@ -4,6 +4,7 @@
  * cached), `sd_is_socket_inet`/`sd_is_socket_unix`, and a socket probe.
  */
 import type * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { native, type RawSocketInfo } from './binding';
 import { errno } from './errno';
@@ -254,6 +255,20 @@ export function dupFd(fd: number): number {
   const r = native.dup(fdArg(fd));
   check(r, 'fcntl', `F_DUPFD_CLOEXEC of fd ${fd}`);
   return r;
+}
+
+/**
+ * The inode of the open file at `fd`, or undefined when `fd` is not open:
+ * with it, whether a number still names the socket it did (fds are reused).
+ *
+ * @internal
+ */
+export function inodeOf(fd: number): number | undefined {
+  try {
+    return fs.fstatSync(fd).ino;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

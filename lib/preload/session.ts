@@ -22,7 +22,6 @@
  */
 import * as dns from 'node:dns';
 import type * as net from 'node:net';
-import * as fs from 'node:fs';
 import { isIP } from 'node:net';
 import * as path from 'node:path';
 import { activated, useSocketPool, type SocketPool } from '../activation/activate';
@@ -32,7 +31,7 @@ import { Claims, type Adoption, type Rejection } from '../activation/match';
 import { chooseLogger, closeRejected, Log, rejectionWarning } from '../activation/settle';
 import { closeServers, exitSoon, exitStatusOf, send } from '../lifecycle';
 import { ready, stopping } from '../notify';
-import { closeFd, dupFd, formatSocket } from '../sockets';
+import { closeFd, dupFd, formatSocket, inodeOf } from '../sockets';
 import { slot } from '../slot';
 import { warn } from '../warnings';
 import type { FdNameEntry, PreloadConfig } from './config';
@@ -178,7 +177,7 @@ export class PreloadSession implements SocketPool {
         if (l) this.#log.info(`${l.name}: binds itself (no inherited socket for it)`);
         return undefined;
       }
-      shared = { l, inherited: a.fd, ino: fs.fstatSync(a.fd).ino, dups: new Set() };
+      shared = { l, inherited: a.fd, ino: inodeOf(a.fd)!, dups: new Set() };
       this.#shared.set(key, shared);
       this.#adopted(a, 'each worker shares a duplicate of it (SCHED_NONE)');
     }
@@ -333,27 +332,12 @@ export class PreloadSession implements SocketPool {
     // Node takes the round-robin server's handle and closes it (its fd, our duplicate) with the
     // last worker using it: a duplicate no longer open as that socket is free again.
     for (const h of [...this.#forCluster]) {
-      let ino: number | undefined;
-      try {
-        ino = fs.fstatSync(h.fd).ino;
-      } catch {
-        // closed
-      }
-      if (ino !== h.ino) {
-        this.#forCluster.delete(h);
-        this.#claims.forget(h.l);
-      }
+      if (inodeOf(h.fd) === h.ino) continue;
+      this.#forCluster.delete(h);
+      this.#claims.forget(h.l);
     }
     for (const [key, sh] of this.#shared) {
-      for (const fd of [...sh.dups]) {
-        let ino: number | undefined;
-        try {
-          ino = fs.fstatSync(fd).ino;
-        } catch {
-          // closed
-        }
-        if (ino !== sh.ino) sh.dups.delete(fd);
-      }
+      for (const fd of [...sh.dups]) if (inodeOf(fd) !== sh.ino) sh.dups.delete(fd);
       if (sh.dups.size === 0) {
         this.#shared.delete(key);
         this.#claims.forget(sh.l);
@@ -388,7 +372,7 @@ export class PreloadSession implements SocketPool {
       this.#log.warn('SD_ACTIVATE_ADOPT_FAILED', `${l.name}: could not duplicate inherited fd ${a.fd} (${(err as Error).message}); it binds itself.`);
       return this.#listen.apply(server, args);
     }
-    this.#forCluster.add({ l, fd, ino: fs.fstatSync(fd).ino });
+    this.#forCluster.add({ l, fd, ino: inodeOf(fd)! });
     this.#clusterServing = true;
     this.#adopted(a, `the primary hands its connections to the workers, from fd ${fd}, a duplicate`);
     return this.#listen.call(server, { fd }, call.backlog ?? hostFacts().fdBacklog);
