@@ -151,9 +151,22 @@ export function exitStatusOf(code: string | number | null | undefined): number {
   return typeof code === 'number' ? code : code === undefined || code === null ? 0 : Number(code);
 }
 
-/** Exit after the warnings emitted this turn were delivered (process.emitWarning waits a tick). @internal */
+/**
+ * Exit after the warnings emitted this turn were delivered (process.emitWarning
+ * waits a tick). A cluster worker first says goodbye to its primary
+ * (`worker.disconnect()`, whose acknowledgement comes after every message the
+ * primary sent before): a round-robin primary may have handed it a connection
+ * it has not read yet, and a worker that exited without answering would leave
+ * that connection open in the primary, answered by no one. Now the worker
+ * declines it and the primary hands it to another worker. @internal
+ */
 export function exitSoon(code: number): void {
-  setImmediate(() => process.exit(code));
+  const exit = (): never => process.exit(code);
+  const worker = process.connected ? (require('node:cluster') as import('node:cluster').Cluster).worker : undefined;
+  if (!worker) return void setImmediate(exit);
+  process.once('disconnect', () => setImmediate(exit));
+  setTimeout(exit, 2000).unref(); // a primary that does not answer (blocked, gone) does not keep us
+  worker.disconnect();
 }
 
 function isThenable(v: unknown): v is PromiseLike<LifecycleServer | LifecycleServer[]> {

@@ -266,3 +266,28 @@ test('lifecycle({ cluster }): SIGTERM during a reload leaves no worker behind, o
   } while (Date.now() < end);
   assert.equal(left, '', 'no worker of that primary is left');
 });
+
+test('a worker stopping while its round-robin primary is busy: the connection already handed to it is served by another worker, not left open', async (t) => {
+  // The primary accepts a queued connection and hands it to worker A (the
+  // first free one) only after A has stopped. A's lifecycle exit waits for the
+  // primary's goodbye acknowledgement, so it reads the hand-off and declines it;
+  // a worker that just exited would leave the primary holding the connection.
+  const { freePort } = require('./helpers/child');
+  const port = freePort();
+  const child = startChild({ script: 'cluster-exit-race-app.js', timeout: 30000, env: { PORT: String(port), BLOCK_MS: String(slack(1000)) } });
+  t.after(() => { if (child.proc.exitCode === null) child.proc.kill('SIGKILL'); });
+  let buf = '';
+  const { workers: [a, b] } = await new Promise((resolve) => child.proc.stdout.on('data', (d) => {
+    buf += d;
+    if (buf.includes('\n')) resolve(JSON.parse(buf.slice(0, buf.indexOf('\n'))));
+  }));
+  child.proc.kill('SIGUSR2'); // the primary blocks
+  await new Promise((r) => setTimeout(r, 100));
+  const res = get(port, '127.0.0.1', '/', 4000); // queued in the kernel
+  await new Promise((r) => setTimeout(r, 100));
+  process.kill(a, 'SIGTERM'); // A stops before the primary is back
+  assert.deepEqual(await res, { status: 200, body: `${b}\n` });
+  const end = Date.now() + slack(3000);
+  while (fs.existsSync(`/proc/${a}`) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(!fs.existsSync(`/proc/${a}`), 'worker A exited (and was reaped)');
+});
