@@ -118,6 +118,18 @@ export interface NativeBinding {
     path: string,
     onMessage: (text: string, pid: number, fds: number[]) => void,
   ) => { close(): void; readonly fd: number };
+  /**
+   * A one-shot wait until one of `fds` is readable — a pending connection on
+   * a listening socket, a datagram on a datagram socket — that neither
+   * accepts nor reads, and leaves the fds' flags alone (no `O_NONBLOCK`: a
+   * thread of its own blocks in poll(2)). `onReadable` runs once, on the event
+   * loop, with the lowest-index fd that has an event (an error or hang-up
+   * counts: whoever uses the socket next meets it), or `-errno` if poll itself
+   * failed; then the thread ends. `close()` (idempotent, also after it fired)
+   * stops it and drops a call not yet delivered; until then it keeps the event
+   * loop alive. At most 1024 fds, each >= 0 (else a `TypeError`).
+   */
+  ReadableWatch: new (fds: number[], onReadable: (fd: number) => void) => { close(): void };
 }
 
 /** The error that kept the addon from loading, or `undefined` when it loaded. */
@@ -141,6 +153,12 @@ function unavailable(): NativeBinding {
     openSocket: () => errno.ENOSYS,
     NotifyReceiver: class {
       readonly fd = -1;
+      constructor() {
+        throw Object.assign(new Error('sd-activate: native addon unavailable'), { code: 'ENOSYS' });
+      }
+      close(): void {}
+    },
+    ReadableWatch: class {
       constructor() {
         throw Object.assign(new Error('sd-activate: native addon unavailable'), { code: 'ENOSYS' });
       }

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -246,6 +247,116 @@ class NotifyReceiver : public Napi::ObjectWrap<NotifyReceiver> {
   Napi::ThreadSafeFunction tsfn_;
 };
 
+// A one-shot wait for the first readable fd among listening or datagram
+// sockets (the command's --lazy start): a pending connection or datagram is
+// seen, never accepted or read. The fds are shared with children, so their
+// flags stay as they are: no uv_poll (it sets O_NONBLOCK) but a thread blocked
+// in poll(2), woken through a pipe by close(). The lowest-index fd with any
+// event (POLLIN, or POLLERR/POLLHUP/POLLNVAL: whoever uses the socket next
+// meets the error) goes to onReadable once, or -errno when poll itself fails;
+// then the thread ends. After close() nothing is delivered, not even a call
+// the thread queued just before.
+class ReadableWatch : public Napi::ObjectWrap<ReadableWatch> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "ReadableWatch", {InstanceMethod("close", &ReadableWatch::Close)});
+  }
+
+  explicit ReadableWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ReadableWatch>(info) {
+    Napi::Env env = info.Env();
+    std::vector<int> fds = arg_fds(info, 0);
+    if (env.IsExceptionPending()) return;
+    bool bad = fds.size() > 1024;
+    for (int fd : fds) bad = bad || fd < 0;
+    if (bad || info.Length() < 2 || !info[1].IsFunction()) {
+      const char* what = bad ? "fds must be at most 1024 non-negative fds" : "onReadable must be a function";
+      Napi::TypeError::New(env, what).ThrowAsJavaScriptException();
+      return;
+    }
+    if (pipe2(wake_, O_CLOEXEC) < 0) {
+      Napi::Error::New(env, std::string("pipe2: ") + strerror(errno)).ThrowAsJavaScriptException();
+      return;
+    }
+    for (int fd : fds) polled_.push_back({fd, POLLIN, 0});
+    polled_.push_back({wake_[0], POLLIN, 0});  // last: the wake pipe
+    // The thread holds the thread-safe function (and so keeps the event loop
+    // alive) until it ends. pthread, not std::thread: see NotifyReceiver.
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "sd-readable-watch", 0, 1);
+    if (pthread_create(&thread_, nullptr, &ReadableWatch::RunThread, this) == 0) {
+      running_ = true;
+    } else {
+      tsfn_.Release();
+      Stop();
+      Napi::Error::New(env, "pthread_create failed").ThrowAsJavaScriptException();
+    }
+  }
+
+  ~ReadableWatch() override {
+    Stop();
+    shared_->Unref();
+  }
+
+ private:
+  // Shared by the object and a queued delivery, freed by the last of the two
+  // to let go. `closed` is read and written on the event loop only.
+  struct Shared {
+    std::atomic<int> refs{1};
+    bool closed = false;
+    void Unref() {
+      if (--refs == 0) delete this;
+    }
+  };
+
+  static void* RunThread(void* self) {
+    static_cast<ReadableWatch*>(self)->Run();
+    return nullptr;
+  }
+
+  void Run() {
+    int r;
+    do r = poll(polled_.data(), polled_.size(), -1);
+    while (r < 0 && errno == EINTR);
+    size_t i = 0, n = polled_.size() - 1;  // the last one is the wake pipe
+    while (r > 0 && i < n && !polled_[i].revents) i++;
+    if (r < 0 || i < n) {  // else only the wake pipe: close() or destroyed
+      int what = r < 0 ? -errno : polled_[i].fd;
+      Shared* s = shared_;
+      s->refs++;
+      auto deliver = [s, what](Napi::Env env, Napi::Function cb) {
+        if (!s->closed) cb.Call({Napi::Number::New(env, what)});
+        s->Unref();
+      };
+      if (tsfn_.BlockingCall(deliver) != napi_ok) s->Unref();
+    }
+    tsfn_.Release();
+  }
+
+  void Stop() {
+    if (wake_[1] < 0) return;
+    shared_->closed = true;
+    char c = 0;
+    while (write(wake_[1], &c, 1) < 0 && errno == EINTR) {
+    }
+    if (running_) pthread_join(thread_, nullptr);
+    running_ = false;
+    close(wake_[0]);
+    close(wake_[1]);
+    wake_[0] = wake_[1] = -1;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Stop();
+    return info.Env().Undefined();
+  }
+
+  std::vector<struct pollfd> polled_;
+  int wake_[2] = {-1, -1};
+  Shared* shared_ = new Shared();
+  pthread_t thread_{};
+  bool running_ = false;
+  Napi::ThreadSafeFunction tsfn_;
+};
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -267,6 +378,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("notify", Napi::Function::New(env, Notify));
   exports.Set("openSocket", Napi::Function::New(env, OpenSocket));
   exports.Set("NotifyReceiver", NotifyReceiver::Init(env));
+  exports.Set("ReadableWatch", ReadableWatch::Init(env));
   return exports;
 }
 
