@@ -112,7 +112,14 @@ export function storeFds(name: string, target: StorableSocket, options: StoreFds
   const sent = notify(fields, { fds: fdsOf(target) });
   const pipeName = (target as { _pipeName?: unknown })._pipeName;
   if (sent && typeof pipeName === 'string' && !pipeName.startsWith('\0')) unlinkingStored.add(target as object);
+  if (sent) storedThisRun = true;
   return sent;
+}
+
+let storedThisRun = false;
+/** Whether this process handed fds to the fd store (an idle exit would lose them on systemd 252). @internal */
+export function storedAny(): boolean {
+  return storedThisRun;
 }
 
 /** Stored servers whose close() would unlink their socket path (Node bound the path itself). */

@@ -13,6 +13,7 @@ import { storedPathServer } from './fdstore';
 import { ready as sendReady, reloading as sendReloading, stopping as sendStopping, notify } from './notify';
 import { intInRange, own } from './validate';
 import { WorkerPool, type ClusterOptions } from './cluster';
+import { drain, IdleExit, traffic } from './idle';
 import { stderrLogger } from './journal';
 import { warn, warningText } from './warnings';
 import { startWatchdog, validate as validateWatchdog, type Watchdog, type WatchdogOptions } from './watchdog';
@@ -73,6 +74,19 @@ export interface LifecycleOptions {
    * servers are closed (`closeAllConnections()`), in ms. Default 10000.
    */
   stopTimeoutMs?: number;
+  /**
+   * Scale to zero: once ready, after this many ms with no open connection on
+   * any server (a datagram restarts the wait), stop as on SIGTERM
+   * (`STOPPING=1` with `STATUS=`, stop accepting, finish what is in flight
+   * with `Connection: close`) and exit 0; the `.socket` unit starts the
+   * service again on the next connection, which waits in the kernel's queue
+   * meanwhile. Refused with a `SD_ACTIVATE_IDLE_EXIT_REFUSED` warning (and
+   * the service keeps running) where nothing would start it again: no
+   * inherited sockets, a server the process bound itself, sockets handed to
+   * the fd store, or a systemd service no `.socket` unit triggers (checked
+   * with `systemctl show`). Not with `cluster`. Default: never.
+   */
+  idleExitMs?: number;
   /**
    * Call `process.exit()` once stopped (code `process.exitCode`, or 1 if
    * `onStop` threw). Default `true`, because handling SIGTERM replaces
@@ -198,6 +212,7 @@ function close(s: LifecycleServer): Promise<void> {
     // Node unlinks a path it bound when the server closes: a stored one would be
     // unreachable after the restart. Leave it to the process exit.
     if (storedPathServer(s)) return resolve();
+    drain(s); // what is in flight ends with Connection: close
     s.close(() => resolve()); // the callback gets ERR_SERVER_NOT_RUNNING when already closed: fine
     const http = s as net.Server & { closeIdleConnections?: () => void };
     if (typeof http.closeIdleConnections === 'function') http.closeIdleConnections();
@@ -295,6 +310,17 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
     invalid('status must be a string without newlines');
   }
   if (typeof options.watchdog === 'object') validateWatchdog(options.watchdog);
+  const idleExitMs = options.idleExitMs;
+  if (idleExitMs !== undefined) {
+    intInRange(idleExitMs, 'idleExitMs', 1, 2_147_483_647);
+    if (pool) invalid('idleExitMs does not apply to a cluster primary (its workers hold the connections)');
+  }
+  let idle: IdleExit | undefined;
+  const follow = (s: LifecycleServer): LifecycleServer => {
+    if (!isDgram(s)) traffic(s);
+    return s;
+  };
+  servers.forEach(follow);
 
   let state: LifecycleState = 'starting';
   let wd: Watchdog | undefined;
@@ -319,7 +345,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
       if (r.status === 'rejected') failed ??= { reason: r.reason };
       else {
         try {
-          servers.push(...[r.value].flat().map(checkServer));
+          servers.push(...[r.value].flat().map(checkServer).map(follow));
         } catch (err) {
           failed ??= { reason: err };
         }
@@ -345,6 +371,11 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
     // Options were validated above, and a malformed WATCHDOG_USEC is the
     // watchdog's own warning (it then stays idle): this does not throw.
     if (options.watchdog !== false) wd = startWatchdog(typeof options.watchdog === 'object' ? options.watchdog : undefined);
+    if (idleExitMs !== undefined) {
+      idle = new IdleExit(idleExitMs, () => void stop(idleExitMs));
+      for (const srv of servers) idle.add(srv);
+      void idle.start();
+    }
     return sent;
   })();
   readyPromise.catch((err: unknown) => {
@@ -423,33 +454,43 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
       return reloadRun;
     },
     stop(): Promise<void> {
-      stopRun ??= (async () => {
-        state = 'stopping';
-        try {
-          await send(() => sendStopping());
-        } catch (err) {
-          warn('SD_ACTIVATE_NOTIFY_FAILED', `STOPPING=1 not sent: ${message(err)}`);
-        }
-        await arrived; // servers still coming from listen promises are closed too
-        await Promise.all([closeServers(servers, stopTimeoutMs), pool?.stop(stopTimeoutMs)]);
-        let code = process.exitCode;
-        try {
-          await options.onStop?.();
-        } catch (err) {
-          warn('SD_ACTIVATE_STOP_FAILED', `onStop failed: ${message(err)}`);
-          code = 1;
-        }
-        state = 'stopped';
-        life.dispose();
-        if (options.exit !== false) exitSoon(exitStatusOf(code));
-      })();
-      return stopRun;
+      return stop();
     },
     dispose(): void {
       for (const sig of stopSignals) process.off(sig, onStopSignal);
       if (reloadSignal) process.off(reloadSignal, onReloadSignal);
       wd?.stop();
+      idle?.dispose();
     },
   };
+
+  /** The stop; `idleMs` when it is the idle exit (said in STATUS= and on stderr, exit status 0). */
+  function stop(idleMs?: number): Promise<void> {
+    stopRun ??= (async () => {
+      state = 'stopping';
+      idle?.dispose();
+      if (idleMs !== undefined) {
+        stderrLogger.info(`sd-activate: idle for ${idleMs} ms (no open connection): exiting with status 0; the next connection starts the service again`);
+      }
+      try {
+        await send(() => (idleMs === undefined ? sendStopping() : notify({ STOPPING: 1, STATUS: `Idle for ${idleMs} ms: exiting` })));
+      } catch (err) {
+        warn('SD_ACTIVATE_NOTIFY_FAILED', `STOPPING=1 not sent: ${message(err)}`);
+      }
+      await arrived; // servers still coming from listen promises are closed too
+      await Promise.all([closeServers(servers, stopTimeoutMs), pool?.stop(stopTimeoutMs)]);
+      let code = process.exitCode;
+      try {
+        await options.onStop?.();
+      } catch (err) {
+        warn('SD_ACTIVATE_STOP_FAILED', `onStop failed: ${message(err)}`);
+        code = 1;
+      }
+      state = 'stopped';
+      life.dispose();
+      if (options.exit !== false) exitSoon(exitStatusOf(code));
+    })();
+    return stopRun;
+  }
   return life;
 }

@@ -26,6 +26,8 @@ export interface ProcessSlot {
   activate?: (config: unknown, options?: unknown) => unknown;
   /** `NOTIFY_SOCKET`, when the preload took it out of the environment (children must not inherit it). */
   notifySocket?: string;
+  /** The inodes of the sockets this process inherited (LISTEN_FDS), for the idle exit's check. */
+  inherited?: number[];
 }
 
 const KEY = Symbol.for('sd-activate');

@@ -38,7 +38,10 @@
  * - `SD_ACTIVATE_ADOPT_FAILED`: the zero-code preload could not duplicate an inherited fd for a
  *   `listen()`; that call binds itself;
  * - `SD_ACTIVATE_PLAN_MISMATCH`: a cluster worker's `activate()` was given another configuration
- *   than its primary's plan (or no valid plan); it binds every listener itself.
+ *   than its primary's plan (or no valid plan); it binds every listener itself;
+ * - `SD_ACTIVATE_IDLE_EXIT_REFUSED`: an idle exit (`idleExitMs`, `SD_ACTIVATE_IDLE_EXIT_MS`) is off,
+ *   because nothing would start the service again (no inherited sockets, a self-bound server,
+ *   the fd store, no `.socket` unit); the service keeps running.
  */
 export type WarningCode =
   | 'SD_ACTIVATE_REJECTED_FD'
@@ -59,7 +62,8 @@ export type WarningCode =
   | 'SD_ACTIVATE_SECOND_COPY'
   | 'SD_ACTIVATE_PRELOAD_CONFIG'
   | 'SD_ACTIVATE_ADOPT_FAILED'
-  | 'SD_ACTIVATE_PLAN_MISMATCH';
+  | 'SD_ACTIVATE_PLAN_MISMATCH'
+  | 'SD_ACTIVATE_IDLE_EXIT_REFUSED';
 
 /** The prefix of every warning message. */
 const PREFIX = 'sd-activate: ';

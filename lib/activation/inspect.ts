@@ -13,7 +13,8 @@ import * as os from 'node:os';
 import { loadProblem, native } from '../binding';
 import type { Candidate } from './match';
 import type { ActivationPlan, PlanOptions } from './plan';
-import { consume, describeSocket, type LISTEN_ENV } from '../sockets';
+import { consume, describeSocket, inodeOf, type LISTEN_ENV } from '../sockets';
+import { slot } from '../slot';
 import { warning, type Warning } from '../warnings';
 
 /**
@@ -89,6 +90,10 @@ export function inspect(options: { unsetEnvironment?: boolean } = {}): Inspectio
       'binds itself. This happens when ExecStart= starts node through a wrapper that runs it as a child ' +
       '(npm start, a shell script, nodemon). Fix: run node directly (ExecStart=/usr/bin/node /path/to/app.js), ' +
       'or make the wrapper replace itself with node (exec node app.js).'));
+  }
+  if (environment === 'inherited') {
+    const s = slot();
+    s.inherited = [...(s.inherited ?? []), ...fds.map(({ fd }) => inodeOf(fd)).filter((i): i is number => i !== undefined)];
   }
   const candidates: Candidate[] = fds.map(({ fd, name }) => {
     try {

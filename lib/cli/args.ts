@@ -20,6 +20,9 @@ export type ParsedArgs =
 /** The name an fd gets when none is given: what `sd_listen_fds_with_names(3)` reports for an unnamed fd. */
 export const DEFAULT_FDNAME = 'unknown';
 
+/** `--ready-timeout`'s default, in seconds. */
+export const DEFAULT_READY_TIMEOUT_S = 30;
+
 /** systemd's default Backlog= (SOMAXCONN); the kernel caps it at net.core.somaxconn. */
 export const DEFAULT_BACKLOG = 4096;
 
@@ -130,6 +133,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let maxConnections = 64;
   let fdstore = 0;
   let quiet = false;
+  let overlap = false;
+  let readyTimeoutMs = DEFAULT_READY_TIMEOUT_S * 1000;
+  let lazy = false;
   let preload = true;
   let pidFile: string | undefined;
   let command: string[] = [];
@@ -229,6 +235,17 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         pidFile = v;
         break;
       }
+      case '--overlap':
+        flag();
+        overlap = true;
+        break;
+      case '--ready-timeout':
+        readyTimeoutMs = Math.round(parseNumber(opt, value(), 0.1, 86_400, true) * 1000);
+        break;
+      case '--lazy':
+        flag();
+        lazy = true;
+        break;
       case '--no-preload':
         flag();
         preload = false;
@@ -262,13 +279,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (bad) throw new UsageError(`--accept needs stream sockets (tcp or unix); ${JSON.stringify(bad.text)} is ${bad.kind}`);
     if (watch.length > 0 || restart !== 'no') throw new UsageError('--accept runs one command per connection; --watch and --restart do not apply');
     if (fdstore > 0) throw new UsageError('--fdstore does not apply with --accept');
+    if (overlap || lazy) throw new UsageError(`--accept runs one command per connection; ${overlap ? '--overlap' : '--lazy'} does not apply`);
   }
 
   return {
     action: 'run',
     options: {
       listen, names, watch, restart, restartLimit, stopTimeoutMs, backlog, accept, inetd,
-      maxConnections, fdstore, quiet, preload, command, ...(pidFile !== undefined ? { pidFile } : {}),
+      maxConnections, fdstore, overlap, readyTimeoutMs, lazy, quiet, preload, command, ...(pidFile !== undefined ? { pidFile } : {}),
     },
   };
 }
@@ -310,6 +328,21 @@ Options:
   --backlog N               listen(2) backlog (default ${DEFAULT_BACKLOG})
   --fdstore N               keep up to N fds COMMAND stores with FDSTORE=1 and
                             pass them to the next run (default 0: closed)
+  --overlap                 restarts without a wait: start the next run on the
+                            same sockets, and stop the old one (SIGTERM) only
+                            once the new one sent READY=1 (the preload sends it
+                            when a node app listens); if it exits or sends none
+                            within --ready-timeout, it is stopped and the old
+                            one keeps serving. Only for apps that can run twice
+                            at once: not one that binds other ports or unix
+                            paths itself, holds a lock or a pid file, or writes
+                            one SQLite file
+  --ready-timeout SECONDS   with --overlap: how long a new run may take to send
+                            READY=1 (default ${DEFAULT_READY_TIMEOUT_S})
+  --lazy                    start COMMAND only when the first connection (or
+                            datagram) arrives, as a .socket unit does; after it
+                            exits 0 (e.g. idle, see SD_ACTIVATE_IDLE_EXIT_MS),
+                            wait for the next one
   --accept                  inetd style: accept here, run one COMMAND per
                             connection with it at fd 3 (LISTEN_FDS=1,
                             LISTEN_FDNAMES=connection, REMOTE_ADDR/REMOTE_PORT)
@@ -331,7 +364,8 @@ Options:
   -h, --help                this text
   -V, --version             the version
 
-Signals: SIGHUP restarts COMMAND. SIGINT, SIGTERM and SIGQUIT are passed to
+Signals: SIGHUP restarts COMMAND (with --overlap, one arriving during a
+restart is queued and runs after it). SIGINT, SIGTERM and SIGQUIT are passed to
 COMMAND (its process group) and sd-activate exits with its status (128+N when
 it was killed by signal N). SIGUSR1 and SIGUSR2 are passed on.
 
@@ -344,6 +378,8 @@ Examples:
   sd-activate -l web=8080 -l admin=unix:/tmp/admin.sock --restart -- node app.js
   sd-activate --pid-file /tmp/app.pid -l 8080 -- node app.js &
   kill -HUP "$(cat /tmp/app.pid)"         # restart the app, no connection refused
+  sd-activate -l 8080 --overlap --watch src -- node src/server.js   # no wait either
+  sd-activate -l 8080 --lazy -- node app.js   # started by the first connection
   sd-activate -l 127.0.0.1:7000 --accept --inetd -- cat   # an echo service
 `;
 }

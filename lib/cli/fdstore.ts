@@ -18,6 +18,8 @@ import type { CliLog } from './types';
 interface StoredFd {
   fd: number;
   name: string;
+  /** The run that stored it (runs are numbered 1, 2, ... in start order). */
+  run: number;
   dev: number;
   ino: number;
 }
@@ -43,12 +45,12 @@ export class FdStore {
   }
 
   /**
-   * `FDSTORE=1` from `pid` with `fds`: keep those that fit and are not stored
-   * yet, under `fdname` (default `stored`).
+   * `FDSTORE=1` from `pid` (run number `run`) with `fds`: keep those that fit
+   * and are not stored yet, under `fdname` (default `stored`).
    *
    * @returns the fds kept; the caller closes the others
    */
-  add(pid: number, fdname: string | undefined, fds: number[]): Set<number> {
+  add(pid: number, run: number, fdname: string | undefined, fds: number[]): Set<number> {
     const kept = new Set<number>();
     const max = this.max;
     if (max === 0) {
@@ -72,7 +74,7 @@ export class FdStore {
         this.log.info(`fd store full (--fdstore ${max}): an fd named ${name} was closed`);
         continue;
       }
-      this.entries.push({ fd, name, dev: st.dev, ino: st.ino });
+      this.entries.push({ fd, name, run, dev: st.dev, ino: st.ino });
       kept.add(fd);
       const d = native.describeSocket(fd);
       const what = typeof d === 'number' ? 'fd' : formatSocket(d, { state: false });
@@ -81,12 +83,21 @@ export class FdStore {
     return kept;
   }
 
-  /** `FDSTOREREMOVE=1`: close the stored fds named `fdname` (default `unknown`). */
-  remove(fdname: string | undefined): void {
+  /**
+   * `FDSTOREREMOVE=1` from run number `run`: close the stored fds named
+   * `fdname` (default `unknown`) that it or an earlier run stored. What a
+   * later run stored (with `--overlap`, the run replacing it) is kept, and
+   * said so.
+   */
+  remove(pid: number, run: number, fdname: string | undefined): void {
     const name = fdname ?? DEFAULT_FDNAME;
     for (let k = this.entries.length - 1; k >= 0; k--) {
       const e = this.entries[k] as StoredFd;
       if (e.name !== name) continue;
+      if (e.run > run) {
+        this.log.info(`pid ${pid} removed stored fd ${name}: the one its successor stored is kept`);
+        continue;
+      }
       native.close(e.fd);
       this.entries.splice(k, 1);
       this.log.info(`removed stored fd ${name}`);

@@ -10,6 +10,16 @@
  *   process group, a wait for it to exit (SIGKILL after `--stop-timeout`),
  *   then the next child. Connections arriving in between wait in the
  *   kernel's backlog;
+ * - with `--overlap`, a restart starts the next child first, on the same
+ *   sockets, and stops the old one only once the new one sent READY=1 (the
+ *   old one keeps serving when the new one exits first or sends nothing
+ *   within `--ready-timeout`). The newest ready child is the main process:
+ *   a replaced child's FDSTORE=1 / FDSTOREREMOVE=1 are ignored, and no
+ *   child's FDSTOREREMOVE=1 removes what a later child stored. A restart
+ *   asked for meanwhile is queued;
+ * - with `--lazy`, the first child starts only when a connection (or a
+ *   datagram) waits on a socket, and after a child exits 0 (an idle exit)
+ *   the next connection starts another, as a `.socket` unit does;
  * - SIGINT / SIGTERM / SIGQUIT are passed to the child, and the command ends
  *   with the child's status.
  *
@@ -28,12 +38,20 @@ import { watchPaths, type Watch } from './watch';
 /** A child run. */
 interface Run {
   pid: number;
+  /** Runs are numbered 1, 2, ... in start order. */
+  seq: number;
   startedAt: number;
   ready: boolean;
+  /** Resolves when it sends READY=1. */
+  readyNow: Promise<void>;
+  markReady: () => void;
   stopping: boolean;
   exited: boolean;
   exit: Promise<number>;
 }
+
+/** How a new run of an overlapped restart ended its start. */
+type StartOutcome = 'ready' | 'exited' | 'timeout';
 
 /** A run that ends within this many ms of starting counts towards the crash-loop guard. */
 const QUICK_EXIT_MS = 5000;
@@ -54,9 +72,15 @@ export class Supervisor {
   private readonly store: FdStore;
   private watch: Watch | undefined;
   private restarting = false;
+  /** With `--overlap`: the reason of a restart asked for during one, run after it. */
+  private queued: string | undefined;
+  private seq = 0;
+  private unfitReported = false;
   private backoff: NodeJS.Timeout | undefined;
   private quickExits = 0;
   private readonly ignoredPids = new Set<number>();
+  /** With `--lazy`: the wait for the first connection while no child runs. */
+  private traffic: { close(): void } | undefined;
 
   /**
    * @param sockets - the bound sockets, in fd order
@@ -97,12 +121,40 @@ export class Supervisor {
       shutdown: (sig) => { void this.shutdown(sig); },
       pass: PASS_SIGNALS,
     });
-    this.start();
+    if (this.options.lazy) this.startOnTraffic();
+    else this.start();
     return this.holder.done;
   }
 
-  /** Start a child with the sockets and stored fds. */
+  /** `--lazy`: start a child once a connection (or datagram) waits on one of the sockets; nothing is accepted here. */
+  private startOnTraffic(): void {
+    if (this.traffic || this.holder.shuttingDown) return;
+    this.log.info(`waiting for a connection on ${this.sockets.map((s) => s.label).join(', ')} to start ${this.options.command[0]} (--lazy)`);
+    this.traffic = new native.ReadableWatch(this.sockets.map((s) => s.fd), (fd) => {
+      this.traffic?.close();
+      this.traffic = undefined;
+      if (this.holder.shuttingDown || this.current !== undefined) return;
+      const socket = this.sockets.find((s) => s.fd === fd);
+      this.log.info(`${socket ? `a connection on ${socket.label}` : `fd ${fd} is readable`}: starting ${this.options.command[0]}`);
+      this.quickExits = 0;
+      this.start();
+    });
+  }
+
+  /** Start a child with the sockets and stored fds, as the main one. */
   private start(): void {
+    const run = this.spawn(() => this.finish(1));
+    if (!run) return;
+    this.current = run;
+    if (this.options.overlap) this.checkFitForOverlap(run);
+  }
+
+  /**
+   * Start a child with the sockets and stored fds.
+   *
+   * @param failed - called when it cannot be started ("cannot start ..." is printed)
+   */
+  private spawn(failed: () => void): Run | undefined {
     const fds = [...this.sockets.map((s) => s.fd), ...this.store.fds];
     const names = [...this.sockets.map((s) => s.name), ...this.store.names];
     const activation = childEnv({
@@ -110,18 +162,24 @@ export class Supervisor {
       LISTEN_FDNAMES: names.join(':'),
       NOTIFY_SOCKET: this.notifyPath,
     });
+    // An old run stopped while the new one serves should finish its requests:
+    // with --overlap the preload's graceful stop is on unless set otherwise.
+    if (this.options.overlap && this.options.preloadFile !== undefined && process.env.SD_ACTIVATE_GRACEFUL_STOP === undefined) {
+      activation.SD_ACTIVATE_GRACEFUL_STOP = String(Math.max(1, Math.ceil(this.options.stopTimeoutMs / 1000)));
+    }
     const env = this.options.preloadFile !== undefined ? withPreload(activation) : activation;
     const command = this.options.command;
-    const proc = this.holder.launch(command[0] as string, () => spawnActivated(command, env, fds), () => this.finish(1));
-    if (!proc) return;
+    const proc = this.holder.launch(command[0] as string, () => spawnActivated(command, env, fds), failed);
+    if (!proc) return undefined;
     const pid = proc.pid;
     let resolveExit: (status: number) => void = () => {};
+    let markReady: () => void = () => {};
     const run: Run = {
-      pid, startedAt: performance.now(), ready: false, stopping: false, exited: false,
+      pid, seq: ++this.seq, startedAt: performance.now(), ready: false, stopping: false, exited: false,
+      readyNow: new Promise((r) => { markReady = r; }), markReady: () => markReady(),
       exit: new Promise((r) => { resolveExit = r; }),
     };
     this.runs.set(pid, run);
-    this.current = run;
     proc.once('exit', async (code, signal) => {
       // Read what it sent before it exited (STOPPING=1, STATUS=) first.
       await this.notifySocket?.drain();
@@ -136,6 +194,32 @@ export class Supervisor {
       void this.onExit(run, status, how);
     });
     this.log.info(`started pid ${pid}: ${command.join(' ')}`);
+    return run;
+  }
+
+  /** How `run`'s start ended: READY=1, an exit, or `--ready-timeout` first. */
+  private async startOutcome(run: Run): Promise<StartOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      run.readyNow.then(() => 'ready' as const),
+      run.exit.then(() => 'exited' as const),
+      new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), this.options.readyTimeoutMs).unref(); }),
+    ]);
+    clearTimeout(timer);
+    return outcome;
+  }
+
+  /** With `--overlap`: say so at once when the main run sends no READY=1 in time, not at the first restart. */
+  private checkFitForOverlap(run: Run): void {
+    if (this.unfitReported) return;
+    void this.startOutcome(run).then((outcome) => {
+      if (outcome !== 'timeout' || this.unfitReported || this.holder.shuttingDown) return;
+      this.unfitReported = true;
+      this.log.error(`pid ${run.pid} sent no READY=1 within ${this.options.readyTimeoutMs / 1000} s (--ready-timeout): ` +
+        '--overlap cannot tell when a new run is ready, so a restart would keep the old run and stop the new one. ' +
+        'Fix: a node app gets READY=1 from the zero-code preload once it listens (do not pass --no-preload), or send it ' +
+        'yourself (lifecycle() / ready() of sd-activate, sd_notify(3) READY=1); or restart without --overlap');
+    });
   }
 
   /** The child exited: by itself (restart, wait, or end), or because we stopped it. */
@@ -147,6 +231,15 @@ export class Supervisor {
     // Its own children go with it (KillMode=control-group).
     await reapGroup(run.pid, this.options.stopTimeoutMs, true);
     if (this.holder.shuttingDown || this.restarting || this.current !== undefined) return;
+    this.afterExit(run, status, how);
+  }
+
+  /** No run is left after `run` exited with `status`: restart it, wait for a connection or a change, or end. */
+  private afterExit(run: Run, status: number, how: string): void {
+    if (this.options.lazy && status === 0) {
+      this.startOnTraffic();
+      return;
+    }
     const { restart, restartLimit } = this.options;
     const wanted = restart === 'always' || (restart === 'on-failure' && status !== 0);
     const waiting = this.options.watch.length > 0;
@@ -171,21 +264,74 @@ export class Supervisor {
     }
   }
 
-  /** Restart: stop the child (if any), then start the next one. */
+  /**
+   * Restart: stop the child (if any), then start the next one; with
+   * `--overlap`, start the next one first ({@link Supervisor.overlapped}).
+   * A request during a restart is covered by it, or with `--overlap` (whose
+   * new run may have started before the change) queued to run after it.
+   */
   private async restart(reason: string): Promise<void> {
-    if (this.holder.shuttingDown || this.restarting) return; // one under way covers this request
+    if (this.holder.shuttingDown) return;
+    if (this.restarting) {
+      if (this.options.overlap && this.queued === undefined) {
+        this.queued = reason;
+        this.log.info(`restart because ${reason} queued: a restart is under way`);
+      }
+      return;
+    }
     this.restarting = true;
     if (this.backoff) {
       clearTimeout(this.backoff);
       this.backoff = undefined;
     }
-    this.log.info(`restarting because ${reason}`);
     const old = this.current;
-    if (old && !old.exited) await this.stop(old, 'SIGTERM');
+    if (this.options.lazy && (old === undefined || old.exited) && this.traffic) {
+      this.restarting = false;
+      this.log.info(`${reason}: nothing to restart, the next connection starts ${this.options.command[0]} (--lazy)`);
+      return;
+    }
+    this.log.info(`restarting because ${reason}`);
+    if (this.options.overlap && old && !old.exited) {
+      await this.overlapped(old);
+    } else {
+      if (old && !old.exited) await this.stop(old, 'SIGTERM');
+      if (!this.holder.shuttingDown) {
+        this.quickExits = 0;
+        this.start();
+      }
+    }
     this.restarting = false;
+    const next = this.queued;
+    this.queued = undefined;
+    if (next !== undefined) await this.restart(next);
+  }
+
+  /** The overlapped restart of `old`: the next run first; `old` is stopped once it is ready. */
+  private async overlapped(old: Run): Promise<void> {
+    const next = this.spawn(() => {});
+    if (!next) {
+      this.log.error(`restart failed; pid ${old.pid} keeps serving`);
+      return;
+    }
+    const outcome = await this.startOutcome(next);
     if (this.holder.shuttingDown) return;
-    this.quickExits = 0;
-    this.start();
+    if (outcome === 'ready') {
+      this.current = next;
+      this.quickExits = 0;
+      this.log.info(`pid ${next.pid} is serving: stopping pid ${old.pid}`);
+      if (!old.exited) await this.stop(old, 'SIGTERM');
+      return;
+    }
+    const why = outcome === 'timeout'
+      ? `sent no READY=1 within ${this.options.readyTimeoutMs / 1000} s (--ready-timeout): stopped it`
+      : 'exited before it was ready';
+    if (outcome === 'timeout') await this.stop(next, 'SIGTERM');
+    if (!old.exited) {
+      this.log.error(`restart failed: pid ${next.pid} ${why}; pid ${old.pid} keeps serving`);
+      return;
+    }
+    this.log.error(`restart failed: pid ${next.pid} ${why}; pid ${old.pid} has exited too`);
+    if (this.current === undefined && !this.holder.shuttingDown) this.afterExit(old, await old.exit, 'exited');
   }
 
   /** Signal a run's group and wait for it to exit (SIGKILL after the stop timeout, announced). */
@@ -226,6 +372,7 @@ export class Supervisor {
     const events: string[] = [];
     if (fields.get('READY') === '1' && !run.ready && !run.exited) {
       run.ready = true;
+      run.markReady();
       events.push(`is ready after ${Math.round(performance.now() - run.startedAt)} ms`);
     }
     if (fields.get('RELOADING') === '1') events.push('is reloading');
@@ -235,14 +382,24 @@ export class Supervisor {
     else if (statusText) this.log.info(statusText);
     if (fields.has('ERRNO')) this.log.info(`pid ${pid} reports errno ${fields.get('ERRNO')}`);
     let kept = new Set<number>();
-    if (fields.get('FDSTOREREMOVE') === '1') this.store.remove(fields.get('FDNAME'));
-    else if (fields.get('FDSTORE') === '1' && fds.length > 0) kept = this.store.add(pid, fields.get('FDNAME'), fds);
+    const storing = fields.get('FDSTOREREMOVE') === '1' || (fields.get('FDSTORE') === '1' && fds.length > 0);
+    const successor = this.current !== undefined && this.current.seq > run.seq ? this.current : undefined;
+    if (storing && successor) {
+      // Replaced (--overlap): no longer the main process, as with NotifyAccess=main.
+      this.log.info(`pid ${pid} was replaced by pid ${successor.pid}: its ${fields.get('FDSTOREREMOVE') === '1' ? 'FDSTOREREMOVE=1' : 'FDSTORE=1'} is ignored${fds.length > 0 ? ' (fds closed)' : ''}`);
+    } else if (fields.get('FDSTOREREMOVE') === '1') {
+      this.store.remove(pid, run.seq, fields.get('FDNAME'));
+    } else if (storing) {
+      kept = this.store.add(pid, run.seq, fields.get('FDNAME'), fds);
+    }
     // Everything else (including BARRIER=1's pipe) is closed, which is
     // also how a barrier is answered.
     for (const fd of fds) if (!kept.has(fd)) native.close(fd);
   }
 
   private cleanup(): void {
+    this.traffic?.close();
+    this.traffic = undefined;
     this.watch?.close();
     this.watch = undefined;
     if (this.backoff) clearTimeout(this.backoff);

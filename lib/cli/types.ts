@@ -85,6 +85,12 @@ export interface CliOptions {
   maxConnections: number;
   /** Keep up to this many fds the command stores with FDSTORE=1 (0 = none). */
   fdstore: number;
+  /** Restarts start the next run first and stop the old one once the new one sent READY=1. */
+  overlap: boolean;
+  /** With `overlap`: how long a new run may take to send READY=1, in ms. */
+  readyTimeoutMs: number;
+  /** Start the command only when the first connection (or datagram) arrives, and again after a clean exit. */
+  lazy: boolean;
   /** Print only errors. */
   quiet: boolean;
   /** Add the zero-code preload to a node command's NODE_OPTIONS. */

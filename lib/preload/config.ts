@@ -12,6 +12,7 @@
  * | `SD_ACTIVATE_LOG` | `info` | `info`: a line per adopted socket and every warning; `warn`: warnings only |
  * | `SD_ACTIVATE_FDNAMES` | none | `name=address,...`: the listen() of that address takes the socket of that LISTEN_FDNAMES name, on whatever port the unit gives it |
  * | `SD_ACTIVATE_INHERIT` | `0` | `1`: child processes keep the preload in `NODE_OPTIONS` and inherit `NOTIFY_SOCKET` |
+ * | `SD_ACTIVATE_IDLE_EXIT_MS` | `0` (off) | scale to zero: after N ms with no open connection, stop gracefully and exit 0 (the `.socket` unit starts the app again) |
  *
  * @internal
  */
@@ -38,11 +39,13 @@ export interface PreloadConfig {
   log: 'info' | 'warn';
   fdnames: FdNameEntry[];
   inherit: boolean;
+  /** Idle exit after this many ms with no open connection; 0: off. */
+  idleMs: number;
 }
 
 /** The variables {@link readConfig} reads. @internal */
 export const PRELOAD_VARIABLES = ['SD_ACTIVATE_SETTLE_MS', 'SD_ACTIVATE_READY', 'SD_ACTIVATE_GRACEFUL_STOP', 'SD_ACTIVATE_LOG',
-  'SD_ACTIVATE_FDNAMES', 'SD_ACTIVATE_INHERIT'] as const;
+  'SD_ACTIVATE_FDNAMES', 'SD_ACTIVATE_INHERIT', 'SD_ACTIVATE_IDLE_EXIT_MS'] as const;
 
 const YES = new Set(['1', 'yes', 'true', 'on']);
 const NO = new Set(['0', 'no', 'false', 'off', '']);
@@ -119,6 +122,7 @@ export function readConfig(env: NodeJS.ProcessEnv): { config: PreloadConfig; pro
       log: logLevel,
       fdnames,
       inherit: flag('SD_ACTIVATE_INHERIT', false),
+      idleMs: number('SD_ACTIVATE_IDLE_EXIT_MS', 0, 86_400_000, 'milliseconds', 1),
     },
     problems,
   };

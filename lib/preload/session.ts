@@ -30,7 +30,9 @@ import { normalizeListener, type Listener, type ListenerConfig } from '../activa
 import { Claims, type Adoption, type Rejection } from '../activation/match';
 import { chooseLogger, closeRejected, Log, rejectionWarning } from '../activation/settle';
 import { closeServers, exitSoon, exitStatusOf, send } from '../lifecycle';
-import { ready, stopping } from '../notify';
+import { IdleExit, traffic } from '../idle';
+import { stderrLogger } from '../journal';
+import { notify, ready, stopping } from '../notify';
 import { closeFd, dupFd, formatSocket, inodeOf } from '../sockets';
 import { slot } from '../slot';
 import { warn } from '../warnings';
@@ -50,6 +52,9 @@ function handleOf(server: net.Server): unknown {
 }
 type InetCall = Extract<ListenCall, { kind: 'inet' }>;
 type PathCall = Extract<ListenCall, { kind: 'path' }>;
+
+/** How long an idle exit lets requests in flight finish when SD_ACTIVATE_GRACEFUL_STOP does not say. */
+const IDLE_DRAIN_MS = 10_000;
 
 const UNSERVED = 'kept it open and unserved until exit (no connection is accepted from it; a later listen() of its address still adopts it)';
 
@@ -92,6 +97,7 @@ export class PreloadSession implements SocketPool {
   readonly #warned = new Set<number>();
   #ready = false;
   #stopping = false;
+  #idle: IdleExit | undefined;
   /** Duplicates the cluster primary's round-robin servers listen on, and the listener that claimed each. */
   readonly #forCluster = new Set<{ l: Listener; fd: number; ino: number }>();
   /** SCHED_NONE: per address the workers ask for, the claim they share and the duplicates handed out. */
@@ -382,6 +388,8 @@ export class PreloadSession implements SocketPool {
   #track(server: net.Server): void {
     if (this.#servers.has(server)) return;
     this.#servers.add(server);
+    if (this.#config.stopMs > 0 || this.#config.idleMs > 0) traffic(server); // for the drain, and the idle exit
+    this.#idle?.add(server);
     const onListening = (): void => this.#touch();
     server.on('listening', onListening);
     server.once('close', () => {
@@ -451,8 +459,14 @@ export class PreloadSession implements SocketPool {
       this.#warned.add(r.fd);
       this.#log.emit(rejectionWarning(r, r.desc?.fileType === 'socket' ? UNSERVED : 'left it open (not a socket sd-activate owns)'));
     }
-    if (this.#ready || this.#stopping || !this.#config.ready) return;
+    if (this.#ready || this.#stopping) return;
     const listening = [...this.#servers].filter((s) => s.listening);
+    if (listening.length > 0 && this.#config.idleMs > 0 && !this.#idle) {
+      this.#idle = new IdleExit(this.#config.idleMs, () => this.#stop(this.#config.idleMs));
+      for (const s of this.#servers) this.#idle.add(s);
+      void this.#idle.start();
+    }
+    if (!this.#config.ready) return;
     if (listening.length === 0 && !this.#clusterServing) return;
     this.#ready = true;
     const where = listening.map((s) => {
@@ -470,17 +484,24 @@ export class PreloadSession implements SocketPool {
     });
   }
 
-  /** SIGTERM with SD_ACTIVATE_GRACEFUL_STOP: STOPPING=1, stop accepting, let requests finish, exit. */
-  #stop(): void {
+  /**
+   * SIGTERM with SD_ACTIVATE_GRACEFUL_STOP, or the idle exit after `idleMs`:
+   * STOPPING=1, stop accepting, let requests finish, exit.
+   */
+  #stop(idleMs?: number): void {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#idle?.dispose();
+    if (idleMs !== undefined) {
+      stderrLogger.info(`sd-activate: idle for ${idleMs} ms (no open connection): exiting with status 0; the next connection starts the app again`);
+    }
     // STOPPING=1 and the close both start now, before any other SIGTERM handler
     // runs (the app's or its framework's): nothing is accepted from here on.
-    const told = send(() => stopping()).catch((err: unknown) => {
+    const told = send(() => (idleMs === undefined ? stopping() : notify({ STOPPING: 1, STATUS: `Idle for ${idleMs} ms: exiting` }))).catch((err: unknown) => {
       warn('SD_ACTIVATE_NOTIFY_FAILED', `STOPPING=1 not sent: ${(err as Error).message}`);
     });
     if (this.#timer) clearTimeout(this.#timer);
-    const closed = closeServers([...this.#servers].filter((x) => x.listening), this.#config.stopMs);
+    const closed = closeServers([...this.#servers].filter((x) => x.listening), this.#config.stopMs || IDLE_DRAIN_MS);
     void (async () => {
       await told;
       await closed;
