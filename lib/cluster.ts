@@ -16,12 +16,12 @@
  * @see sd_listen_fds(3)
  */
 import type * as cluster from 'node:cluster';
-import * as fs from 'node:fs';
 import type { Activation } from './activation/activate';
 import type { ListenerConfig } from './activation/listeners';
 import { PLAN_ENV } from './activation/inspect';
 import { invalid } from './errors';
 import { closeFd, dupFd, inodeOf } from './sockets';
+import { setNice, STARTUP_NICE } from './nice';
 
 
 /** The fds of this process that are duplicates handed to a live worker, with the socket inode each must still be. */
@@ -257,31 +257,6 @@ export class WorkerPool {
     this.#serving.clear();
     await Promise.all([...this.#alive].map((w) => retire(w, stopTimeoutMs)));
   }
-}
-
-/** The nice value a starting worker gets: 10 where this process may restore it (root), else none. */
-const STARTUP_NICE = typeof process.getuid === 'function' && process.getuid() === 0 ? 10 : 0;
-
-/** Set the nice value of every thread of `pid` (threads created later inherit the main thread's). */
-function setNice(pid: number, value: number): boolean {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const os = require('node:os') as typeof import('node:os');
-  let tids: number[] = [pid];
-  try {
-    tids = fs.readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => t > 0);
-  } catch {
-    // gone, or no /proc: the main thread only
-  }
-  let ok = false;
-  for (const tid of tids) {
-    try {
-      os.setPriority(tid, value);
-      ok = true;
-    } catch {
-      // exited meanwhile, or not allowed
-    }
-  }
-  return ok;
 }
 
 /** SIGTERM `w` (its own graceful stop runs: lifecycle() in the worker), SIGKILL after `ms`; resolves when it has exited. */

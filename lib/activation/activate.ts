@@ -20,6 +20,7 @@ import { configKey, normalizeConfig, normalizeListener, type Listener, type List
 import { matchSockets, type Adoption } from './match';
 import { heldAddresses, makePlan, planAdoptions, planTargets, targetText, type ActivationPlan, type HeldAddress, type ListenTarget, type PlanOptions, type TargetOf } from './plan';
 import { adoptedSocket, announce, chooseLogger, Log, settle, type AdoptedSocket, type RejectedSocket } from './settle';
+import { isHttpServer, warmUp, warmUpWanted } from '../warmup';
 
 export type { ActivationEnvironment } from './inspect';
 export type { ListenerConfig } from './listeners';
@@ -282,6 +283,8 @@ export class Activation<C extends Record<string, ListenerConfig> = Record<string
             (kind === 'stream' ? 'net.Server (http, https, http2, tls) for this stream listener' : 'dgram.Socket for this datagram listener'));
         }
         started.push(s);
+        // An overlapped restart's new run: compile Node's http code before clients come.
+        if ('fd' in t && warmUpWanted() && isHttpServer(s)) await warmUp();
         await startOne(s, t);
       }
     } catch (err) {
