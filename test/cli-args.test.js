@@ -71,6 +71,17 @@ test('options: names in order, defaults, inline values, the command kept whole',
   assert.equal(d.backlog, 4096);
   assert.equal(d.accept, false);
   assert.equal(d.fdstore, 0);
+  assert.equal(d.overlap, false);
+  assert.equal(d.lazy, false);
+  assert.equal(d.readyTimeoutMs, 30000);
+
+  const ov = parseArgs(['-l', '1', '--overlap', '--ready-timeout', '2.5', '--lazy', '--', 'x']).options;
+  assert.deepEqual([ov.overlap, ov.readyTimeoutMs, ov.lazy], [true, 2500, true]);
+  assert.throws(() => parseArgs(['-l', '1', '--overlap=yes', '--', 'x']), /--overlap takes no value/);
+  assert.throws(() => parseArgs(['-l', '1', '--lazy=1', '--', 'x']), /--lazy takes no value/);
+  for (const bad of ['0', 'soon', '-1', '100000']) {
+    assert.throws(() => parseArgs(['-l', '1', '--ready-timeout', bad, '--', 'x']), /--ready-timeout needs a number from 0\.1 to 86400/, bad);
+  }
 
   assert.deepEqual(parseArgs(['-l', '1', '--fdname', 'x:y', '-l', '2', '--', 'x']).options.names, ['x', 'y']);
   assert.deepEqual(parseArgs(['--help', '--bogus']), { action: 'help' });
