@@ -584,6 +584,149 @@ runner.group('container (examples/container: LISTEN_PID=1 in a pid namespace)', 
   });
 });
 
+// ------------------------------------------------------------------ idle exit
+runner.group('idle exit (examples/scale-to-zero: lifecycle({ idleExitMs }), the .socket unit starts it again)', async (t) => {
+  await h.systemctl('log-level', 'debug'); // STOPPING=1 and STATUS= are logged at debug level
+  const svc = 'scale-to-zero-example.service';
+  const sock = 'scale-to-zero-example.socket';
+  const IDLE = 1000;
+  const CYCLES = 5;
+  // The example's units as written, plus a test drop-in for a short idle time (the example has 30 s).
+  await t.install(['scale-to-zero/scale-to-zero-example.socket', 'scale-to-zero/scale-to-zero-example.service',
+    { name: `${svc}.d/e2e-idle.conf`, text: `[Service]\nEnvironment=IDLE_EXIT_MS=${IDLE}\n` },
+    unit('scale-to-zero-self-bound.service'), unit('scale-to-zero-wrapped.service')]);
+  const all = [sock, svc, 'scale-to-zero-self-bound.service', 'scale-to-zero-wrapped.service'];
+  t.onCleanup(() => h.stopAll(all));
+  await h.systemctl('start', sock);
+  const c0 = await h.cursor();
+  const tally = { sent: 0, served: 0, refused: 0, failed: 0 };
+  const ask = async (port) => {
+    tally.sent++;
+    const t0 = Date.now();
+    try {
+      const r = await h.get(port, '/', { timeout: 10000 });
+      tally[r.status === 200 ? 'served' : 'failed']++;
+      return { ...r, ms: Date.now() - t0 };
+    } catch (e) {
+      tally[e.code === 'ECONNREFUSED' ? 'refused' : 'failed']++;
+      throw e;
+    }
+  };
+
+  const pids = [];
+  await t.check(`${CYCLES} idle-exit cycles (IDLE_EXIT_MS=${IDLE}): each request answered; the service exits 0 after the idle time; ` +
+    'the socket stays listening; the next request is a cold start by a new main pid; 0 refused, 0 failed', async () => {
+    eq((await h.show(svc, ['TriggeredBy'])).TriggeredBy, sock, `TriggeredBy of ${svc} (what the app's check reads)`);
+    const cold = [];
+    const exitAfter = [];
+    for (let i = 1; i <= CYCLES; i++) {
+      eq(await activeState(svc), 'inactive', `cycle ${i}: ${svc} before the request`);
+      const r = await ask(8087);
+      eq(r.status, 200, `cycle ${i}: status`);
+      eq(r.json.inherited, true, `cycle ${i}: inherited`);
+      eq(r.json.served, 1, `cycle ${i}: the first request of its process`);
+      assert(!pids.includes(r.json.pid), `cycle ${i}: pid ${r.json.pid} served an earlier cycle too`);
+      cold.push(r.ms);
+      // A warm request: the same process, which is still running.
+      const w = await ask(8087);
+      eq(w.json.pid, r.json.pid, `cycle ${i}: the warm request's pid`);
+      const last = Date.now();
+      eq(await mainPid(svc), r.json.pid, `cycle ${i}: MainPID`);
+      await h.waitFor(`cycle ${i}: ${svc} inactive after ${IDLE} ms idle`, async () => (await activeState(svc)) === 'inactive',
+        { timeout: IDLE + 10000, interval: 20 });
+      exitAfter.push(Date.now() - last);
+      assert(Date.now() - last >= IDLE - 20, `cycle ${i}: inactive ${Date.now() - last} ms after the last response, before the idle time`);
+      const s = await h.show(svc, ['Result', 'ExecMainStatus', 'ExecMainCode', 'ExecMainPID', 'StatusText', 'NRestarts']);
+      eq(Number(s.ExecMainPID), r.json.pid, `cycle ${i}: the process that exited`);
+      eq(s.ExecMainStatus, '0', `cycle ${i}: exit status`);
+      eq(s.Result, 'success', `cycle ${i}: Result`);
+      eq(s.StatusText, `Idle for ${IDLE} ms: exiting`, `cycle ${i}: StatusText`);
+      eq(s.NRestarts, '0', `cycle ${i}: NRestarts (Restart= did not restart it)`);
+      const so = await h.show(sock, ['ActiveState', 'SubState']);
+      eq(`${so.ActiveState}/${so.SubState}`, 'active/listening', `cycle ${i}: ${sock}`);
+      const ls = await h.listeners(8087);
+      assert(ls.length === 1 && ls[0].users.length > 0 && ls[0].users.every((u) => u.name === 'systemd'), `cycle ${i}: 8087 held by ${JSON.stringify(ls)}`);
+      pids.push(r.json.pid);
+    }
+    // journald writes on its own time: wait for each process's lines.
+    for (const pid of pids) {
+      await h.waitFor(`the idle line from pid ${pid}`, async () => (await h.journal({ pid }, { after: c0, grep: /idle for/ }))
+        .some((e) => e.MESSAGE.includes(`sd-activate: idle for ${IDLE} ms (no open connection): exiting with status 0`)), { timeout: 5000 });
+    }
+    await h.waitFor(`STOPPING=1 with STATUS=Idle for ${IDLE} ms: exiting from each pid`, async () => {
+      const n = await notifications(svc, c0);
+      return pids.every((pid) => n.some((m) => m.pid === pid && m.fields.includes('STOPPING=1') && m.fields.includes(`STATUS=Idle for ${IDLE} ms: exiting`)));
+    }, { timeout: 5000 });
+    eq(tally.refused + tally.failed, 0, `refused + failed (${JSON.stringify(tally)})`);
+    return `pids ${pids.join(' ')}; cold start ${Math.min(...cold)}-${Math.max(...cold)} ms; inactive ${Math.min(...exitAfter)}-${Math.max(...exitAfter)} ms ` +
+      `after the last response; sent ${tally.sent}, served ${tally.served}, refused ${tally.refused}, failed ${tally.failed}`;
+  }, { timeout: 60000 });
+
+  await t.check('no .socket unit (the app binds its own port; or a socket from a wrapper, no TriggeredBy=): ' +
+    '"idle exit is off: ..." in the journal, and the service keeps running past the idle time', async () => {
+    const self = 'scale-to-zero-self-bound.service';
+    const wrapped = 'scale-to-zero-wrapped.service';
+    const c1 = await h.cursor();
+    await h.systemctl('start', self);
+    // systemd-socket-activate execs node on the first connection: the start finishes with its READY=1.
+    await h.systemctl('start', '--no-block', wrapped);
+    await h.waitFor('127.0.0.1:8089 bound by the wrapper', async () => (await h.listeners(8089)).length > 0);
+    const cases = [
+      { unit: self, port: 8088, re: /idle exit is off: this process inherited no sockets \(LISTEN_FDS\)/ },
+      { unit: wrapped, port: 8089, re: new RegExp(`idle exit is off: no \\.socket unit starts ${wrapped.replace(/\./g, '\\.')} \\(its TriggeredBy= is empty\\)`) },
+    ];
+    for (const k of cases) {
+      const r = await ask(k.port);
+      k.pid = r.json.pid;
+      eq(r.json.inherited, k.unit === wrapped, `${k.unit}: inherited`);
+      eq((await h.show(k.unit, ['TriggeredBy'])).TriggeredBy, '', `TriggeredBy of ${k.unit}`);
+    }
+    for (const k of cases) {
+      const w = await h.waitFor(`the SD_ACTIVATE_IDLE_EXIT_REFUSED warning from ${k.unit}`, async () =>
+        (await h.journal({ pid: k.pid }, { after: c1, grep: /SD_ACTIVATE_IDLE_EXIT_REFUSED/ }))[0], { timeout: 10000 });
+      assert(k.re.test(w.MESSAGE), `${k.unit}: ${w.MESSAGE}`);
+      k.warning = w.MESSAGE.replace(/^.*idle exit is off: /, '');
+    }
+    // Past the idle time (twice it, from the last request): still the same process, still serving.
+    await h.sleep(2 * IDLE);
+    for (const k of cases) {
+      eq(await activeState(k.unit), 'active', `${k.unit} after ${2 * IDLE} ms idle`);
+      eq(await mainPid(k.unit), k.pid, `${k.unit}: MainPID`);
+      eq((await ask(k.port)).json.pid, k.pid, `${k.unit}: answered by`);
+    }
+    eq(tally.refused + tally.failed, 0, `refused + failed (${JSON.stringify(tally)})`);
+    return cases.map((k) => `${k.unit.replace(/\.service$/, '')}: "${k.warning.slice(0, 70)}..."`).join('; ');
+  });
+  await h.stopAll(['scale-to-zero-self-bound.service', 'scale-to-zero-wrapped.service']);
+
+  await t.check('the example\'s start limits stop a crash loop (StartLimitBurst= starts with RestartSec=1s), the socket unit fails with it', async () => {
+    const crash = `${svc}.d/e2e-crash.conf`;
+    t.onCleanup(async () => {
+      fs.rmSync(path.join(h.UNIT_DIR, crash), { force: true });
+      await h.systemctl('daemon-reload');
+    });
+    // A crash at every start, the rest of the unit as written.
+    await t.install([{ name: crash, text: '[Service]\nExecStart=\nExecStart=/usr/bin/node -e "process.exit(1)"\n' }]);
+    await h.systemctl('reset-failed', svc); // the idle cycles' starts do not count
+    const lim = await h.show(svc, ['StartLimitBurst', 'StartLimitIntervalUSec', 'RestartUSec']);
+    const c2 = await h.cursor();
+    const t0 = Date.now();
+    const client = h.get(8087, '/', { timeout: 60000 }).then((r) => `answered ${r.status}`, (e) => e.code);
+    await h.waitFor(`${sock} failed`, async () => (await activeState(sock)) === 'failed', { timeout: 45000, interval: 50 });
+    const secs = ((Date.now() - t0) / 1000).toFixed(1);
+    const s = await h.show(svc, ['ActiveState', 'NRestarts']);
+    eq(s.ActiveState, 'failed', svc);
+    eq((await h.show(sock, ['Result'])).Result, 'service-start-limit-hit', `${sock} Result`);
+    await h.waitFor('"Start request repeated too quickly" in the journal', async () =>
+      (await h.journal(svc, { after: c2, grep: /Start request repeated too quickly/ })).length > 0, { timeout: 5000 });
+    const starts = (await h.journal(svc, { after: c2, grep: /^Starting / })).length;
+    eq(starts, Number(lim.StartLimitBurst), 'starts before the limit (StartLimitBurst)');
+    const got = await client;
+    return `${starts} starts in ${secs} s (StartLimitIntervalSec=${lim.StartLimitIntervalUSec}, StartLimitBurst=${lim.StartLimitBurst}, ` +
+      `RestartSec=${lim.RestartUSec}), NRestarts ${s.NRestarts}; the waiting client: ${got}`;
+  }, { timeout: 60000 });
+});
+
 // ------------------------------------------------------------------ restarts under load
 runner.group('restarts under load (examples/http)', async (t) => {
   await h.systemctl('log-level', 'info');
