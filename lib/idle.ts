@@ -11,7 +11,9 @@
  * An idle exit is refused, with a warning saying why, where no one would
  * start the service again: no inherited sockets, a server bound by the
  * process itself, sockets in the fd store (systemd 252 empties it when the
- * service stops), or a systemd service that no `.socket` unit triggers.
+ * service stops), a systemd service that no `.socket` unit triggers, or a
+ * process that is neither a systemd service nor run by `sd-activate --lazy`
+ * (which says so with `SD_ACTIVATE_ON_DEMAND=1`; `0` without `--lazy`).
  *
  * @internal
  */
@@ -99,19 +101,39 @@ function ownUnit(): string | undefined {
 
 /** Under systemd: why no `.socket` unit would start this service again, or undefined when one does. */
 function triggeredBy(): Promise<string | undefined> {
-  if (process.env.INVOCATION_ID === undefined) return Promise.resolve(undefined); // not a systemd service (e.g. under sd-activate --lazy)
   const unit = ownUnit();
   if (unit === undefined) return Promise.resolve('this process runs under systemd, but its unit could not be read from /proc/self/cgroup');
   const systemctl = ['/usr/bin/systemctl', '/bin/systemctl'].find((f) => fs.existsSync(f)) ?? 'systemctl';
-  const args = [...(process.env.MANAGERPID !== undefined ? ['--user'] : []), 'show', '--property=TriggeredBy', '--value', '--', unit];
+  const user = process.env.MANAGERPID !== undefined;
+  const args = [...(user ? ['--user'] : []), 'show', '--property=TriggeredBy', '--value', '--', unit];
+  // Not the app's environment: only what finds the manager (no bus address the app was given).
+  const env: NodeJS.ProcessEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
+  if (user && process.env.XDG_RUNTIME_DIR !== undefined) env.XDG_RUNTIME_DIR = process.env.XDG_RUNTIME_DIR;
   return new Promise((resolve) => {
-    execFile(systemctl, args, { timeout: 10_000, encoding: 'utf8' }, (err, stdout) => {
+    execFile(systemctl, args, { timeout: 10_000, encoding: 'utf8', env }, (err, stdout) => {
       if (err) return resolve(`whether a .socket unit starts ${unit} could not be checked (systemctl show: ${err.message.split('\n')[0]})`);
       const sockets = stdout.split(/\s+/).filter((u) => u.endsWith('.socket'));
       resolve(sockets.length > 0 ? undefined : `no .socket unit starts ${unit} (its TriggeredBy= is empty): nothing would start it again, ` +
         'and systemd 252 empties the fd store of a service that stops');
     });
   });
+}
+
+/** Why `s` would refuse connections after an exit (it is not on an inherited socket), or undefined. */
+function serverRefusal(s: net.Server | dgram.Socket): string | undefined {
+  const inherited = new Set(slot().inherited ?? []);
+  const fd = (s as { _handle?: { fd?: number } })._handle?.fd;
+  const ino = typeof fd === 'number' && fd >= 0 ? inodeOf(fd) : undefined;
+  if (ino !== undefined && inherited.has(ino)) return undefined;
+  let where = 'a server';
+  try {
+    const a = s.address();
+    if (a !== null) where = typeof a === 'string' ? a : `${a.address}:${a.port}`;
+  } catch {
+    // not listening
+  }
+  return `${where}${typeof fd === 'number' ? ` (fd ${fd})` : ''} is not on an inherited socket (this process bound it): ` +
+    'after an exit, its connections would be refused';
 }
 
 /** Why an idle exit would lose connections, or undefined when it is safe. @internal */
@@ -122,22 +144,16 @@ export async function idleExitRefusal(servers: ReadonlyArray<net.Server | dgram.
       'the next connection would be refused';
   }
   for (const s of servers) {
-    const fd = (s as { _handle?: { fd?: number } })._handle?.fd;
-    const ino = typeof fd === 'number' && fd >= 0 ? inodeOf(fd) : undefined;
-    if (ino === undefined || !inherited.has(ino)) {
-      let where = 'a server';
-      try {
-        const a = s.address();
-        if (a !== null) where = typeof a === 'string' ? a : `${a.address}:${a.port}`;
-      } catch {
-        // not listening
-      }
-      return `${where}${typeof fd === 'number' ? ` (fd ${fd})` : ''} is not on an inherited socket (this process bound it): ` +
-        'after an exit, its connections would be refused';
-    }
+    const why = serverRefusal(s);
+    if (why !== undefined) return why;
   }
   if (storedAny()) return STORED;
-  return triggeredBy();
+  const onDemand = process.env.SD_ACTIVATE_ON_DEMAND;
+  if (onDemand === '1') return undefined; // sd-activate --lazy starts it again
+  if (onDemand !== undefined) return 'sd-activate runs it without --lazy: after an exit, nothing would start it again';
+  if (process.env.INVOCATION_ID !== undefined) return triggeredBy();
+  return 'nothing is known to start it again after an exit: it is neither a systemd service (INVOCATION_ID) nor run by ' +
+    'sd-activate --lazy';
 }
 
 /**
@@ -152,6 +168,7 @@ export class IdleExit {
   readonly #servers: Array<net.Server | dgram.Socket> = [];
   #timer: NodeJS.Timeout | undefined;
   #armed = false;
+  #started = false;
   #done = false;
 
   /**
@@ -160,25 +177,39 @@ export class IdleExit {
    */
   constructor(readonly ms: number, private readonly onIdle: () => void) {}
 
-  /** Follow `server` too. */
+  /** Follow `server` too; one added after {@link IdleExit.start} is checked once it listens. */
   add(server: net.Server | dgram.Socket): void {
     if (this.#servers.includes(server)) return;
     this.#servers.push(server);
     if (isDgram(server)) server.on('message', () => this.#rearm());
     else traffic(server).watchers.add(() => this.#rearm());
+    server.once('close', () => {
+      const k = this.#servers.indexOf(server);
+      if (k >= 0) this.#servers.splice(k, 1);
+    });
+    if (!this.#started) return;
+    const check = (): void => {
+      const why = serverRefusal(server);
+      if (why !== undefined) this.#refuse(why);
+    };
+    if (isDgram(server) || server.listening) check();
+    else server.once('listening', check);
   }
 
   /** Check that an idle exit is safe, then start waiting. */
   async start(): Promise<void> {
+    this.#started = true;
     const why = await idleExitRefusal(this.#servers);
     if (this.#done) return;
-    if (why !== undefined) {
-      this.#done = true;
-      warn('SD_ACTIVATE_IDLE_EXIT_REFUSED', `idle exit is off: ${why}.`);
-      return;
-    }
+    if (why !== undefined) return this.#refuse(why);
     this.#armed = true;
     this.#rearm();
+  }
+
+  #refuse(why: string): void {
+    if (this.#done) return;
+    this.dispose();
+    warn('SD_ACTIVATE_IDLE_EXIT_REFUSED', `idle exit is off: ${why}.`);
   }
 
   /** Stop waiting for good. */

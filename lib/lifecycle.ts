@@ -83,8 +83,11 @@ export interface LifecycleOptions {
    * meanwhile. Refused with a `SD_ACTIVATE_IDLE_EXIT_REFUSED` warning (and
    * the service keeps running) where nothing would start it again: no
    * inherited sockets, a server the process bound itself, sockets handed to
-   * the fd store, or a systemd service no `.socket` unit triggers (checked
-   * with `systemctl show`). Not with `cluster`. Default: never.
+   * the fd store, a systemd service no `.socket` unit triggers (checked
+   * with `systemctl show`), or a process that is neither a systemd service
+   * nor run by `sd-activate --lazy`. Needs `servers` (1 to 2^31-1 ms); not
+   * with `cluster`. With `exit: false` the servers close and the process is
+   * left to exit by itself. Default: never.
    */
   idleExitMs?: number;
   /**
@@ -314,6 +317,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
   if (idleExitMs !== undefined) {
     intInRange(idleExitMs, 'idleExitMs', 1, 2_147_483_647);
     if (pool) invalid('idleExitMs does not apply to a cluster primary (its workers hold the connections)');
+    if (given.length === 0) invalid('idleExitMs needs servers: their connections say whether the service is idle');
   }
   let idle: IdleExit | undefined;
   const follow = (s: LifecycleServer): LifecycleServer => {
@@ -488,7 +492,8 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
       }
       state = 'stopped';
       life.dispose();
-      if (options.exit !== false) exitSoon(exitStatusOf(code));
+      // An idle exit is a clean one: the socket unit starts the service again (Restart=on-failure leaves it alone).
+      if (options.exit !== false) exitSoon(idleMs !== undefined && code !== 1 ? 0 : exitStatusOf(code));
     })();
     return stopRun;
   }

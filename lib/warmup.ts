@@ -30,7 +30,8 @@ export function warmUp(): Promise<void> {
     const http = require('node:http') as typeof import('node:http');
     const net = require('node:net') as typeof import('node:net');
     /* eslint-enable @typescript-eslint/no-require-imports */
-    const where = `\0sd-activate-warmup-${process.pid}`;
+    // Not guessable (abstract names have no permissions): another user cannot take it first.
+    const where = `\0sd-activate-warmup-${process.pid}-${process.hrtime.bigint()}-${Math.random().toString(36).slice(2)}`;
     const server = http.createServer((_req, res) => res.end('ok'));
     let done = false;
     const finish = (): void => {

@@ -46,7 +46,17 @@ test('--lazy: a child that fails ends the command with its status; SIGTERM while
   w.proc.kill('SIGTERM');
   const r2 = await w.done;
   assert.match(r2.stderr, /SIGTERM: no child running, exiting/);
+  assert.equal(r2.code, 0, 'stopping the idle state is a clean stop');
   assert.equal(w.pids().length, 0);
+  // A child that exits 0 at once, never ready, is not an idle exit: the waiting
+  // connection would start it again and again. The command ends instead.
+  const q = startCli(['-l', '127.0.0.1:0', '--lazy', '--', ...child('exit', '0')]);
+  await q.waitFor(/waiting for a connection/);
+  const pending = get(q.ports()[0], '127.0.0.1', '/', 3000);
+  const r3 = await q.done;
+  await pending;
+  assert.equal(r3.code, 0, r3.stderr);
+  assert.equal(q.pids().length, 1, 'started once, not in a loop');
 });
 
 test('--lazy with the zero-code preload and SD_ACTIVATE_IDLE_EXIT_MS: scale to zero on a laptop, every request answered', async () => {

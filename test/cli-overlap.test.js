@@ -135,7 +135,7 @@ test('--overlap and the fd store: a replaced run\'s FDSTORE=1 is ignored, and no
     // While run 2 starts, run 1 is still the main one: its removal takes its own socket, not run 2's.
     await h.waitFor(/stored .* as gen \(2 of 8\)/);
     process.kill(p1, 'SIGUSR2');
-    await h.waitFor(new RegExp(`pid ${p1} removed stored fd gen: the one its successor stored is kept`));
+    await h.waitFor(new RegExp(`pid ${p1} removed stored fd gen: the one a later run stored is kept`));
     await h.waitFor(/removed stored fd gen$/);
     await h.waitFor(new RegExp(`pid ${p2} is serving: stopping pid ${p1}`));
     // Stopped after it was replaced, run 1 stores "late": ignored.
@@ -163,6 +163,21 @@ test('--overlap: SIGTERM during an overlapped restart stops both runs; the comma
   assert.equal(r.code, 7, r.stderr);
   assert.match(r.stderr, new RegExp(`passing SIGTERM to pid ${pids[0]}, ${pids[1]}`));
   for (const pid of pids) assert.equal(alive(pid), false);
+});
+
+test('--overlap: a new run that exits while the old one is still being stopped is not lost: the restart policy applies', async () => {
+  const crashFile = path.join(tmp, 'crash');
+  const h = startCli(['-l', '127.0.0.1:0', '--overlap', '--stop-timeout', '2', '--',
+    ...child('serve', '--ignore-term', '--crash-after-ready-if', crashFile)]);
+  await h.waitFor(/is ready after/);
+  fs.writeFileSync(crashFile, '');
+  h.proc.kill('SIGHUP');
+  await h.waitFor(/pid (\d+) is serving: stopping pid (\d+)/);
+  // The old run ignores SIGTERM (SIGKILL after 2 s); the new one exits 4 meanwhile.
+  const r = await h.done;
+  fs.rmSync(crashFile);
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, /still running 2 s after SIGTERM: sending SIGKILL/);
 });
 
 test('--overlap and --lazy are refused with --accept', async () => {

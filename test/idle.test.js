@@ -18,7 +18,7 @@ const { native } = require('../dist/binding');
 /** One instance of the idle app on the inherited socket `s` (kept open here). */
 function instance(s, recv, env = {}) {
   return startChild({ fds: [s.fd], keep: true, script: 'idle-app.js', timeout: 30000,
-    env: { PORT: String(s.port), IDLE_MS: '300', NOTIFY_SOCKET: recv.address, ...env } });
+    env: { PORT: String(s.port), IDLE_MS: '300', NOTIFY_SOCKET: recv.address, SD_ACTIVATE_ON_DEMAND: '1', ...env } });
 }
 
 test('idle for idleExitMs with no open connection: STOPPING=1 with STATUS=, a line on stderr, exit 0; an open connection keeps it up', async (t) => {
@@ -90,20 +90,25 @@ test('a stop drains keep-alive: a response in flight says Connection: close, and
 test('idle exit is refused, with the reason, where nothing would start the app again; the app keeps serving', async (t) => {
   const cases = [
     { name: 'no inherited sockets', inherited: false, env: {}, re: /idle exit is off: this process inherited no sockets \(LISTEN_FDS\)/ },
-    { name: 'a self-bound server', inherited: true, env: { SELF_BOUND: '1' }, re: /idle exit is off: 127\.0\.0\.1:\d+ \(fd \d+\) is not on an inherited socket \(this process bound it\)/ },
-    { name: 'the fd store', inherited: true, env: { STORE: '1' }, re: /idle exit is off: this process handed sockets to the fd store, which systemd 252 empties/ },
+    { name: 'a self-bound server', inherited: true, env: { SELF_BOUND: '1', SD_ACTIVATE_ON_DEMAND: '1' }, re: /idle exit is off: 127\.0\.0\.1:\d+ \(fd \d+\) is not on an inherited socket \(this process bound it\)/ },
+    { name: 'the fd store', inherited: true, env: { STORE: '1', SD_ACTIVATE_ON_DEMAND: '1' }, re: /idle exit is off: this process handed sockets to the fd store, which systemd 252 empties/ },
+    { name: 'nothing known to start it again', inherited: true, env: {}, skip: process.env.INVOCATION_ID !== undefined, re: /idle exit is off: nothing is known to start it again after an exit/ },
+    { name: 'sd-activate without --lazy', inherited: true, env: { SD_ACTIVATE_ON_DEMAND: '0' }, re: /idle exit is off: sd-activate runs it without --lazy/ },
     { name: 'a systemd service that cannot be checked', inherited: true, env: { INVOCATION_ID: '0123456789abcdef0123456789abcdef' },
       re: /idle exit is off: (whether a \.socket unit starts .* could not be checked|this process runs under systemd, but its unit could not be read)/ },
   ];
   for (const k of cases) {
+    if (k.skip) continue; // this runner is itself a systemd service
     const recv = await startReceiver();
     const port = k.inherited ? undefined : freePort();
     const s = k.inherited ? openSocket('tcp', '127.0.0.1', 0) : undefined;
+    t.after(() => recv.close());
     const c = startChild({ fds: s ? [s.fd] : [], script: 'idle-app.js', timeout: 30000,
       env: { PORT: String(s ? s.port : port), IDLE_MS: '100', NOTIFY_SOCKET: recv.address, ...k.env } });
-    await recv.next((m) => /READY=1/.test(m.text));
+    t.after(() => { if (c.proc.exitCode === null) c.proc.kill('SIGKILL'); });
     let stderr = '';
-    c.proc.stderr.on('data', (d) => { stderr += d; });
+    c.proc.stderr.on('data', (d) => { stderr += d; }); // from the start: the warning may come with READY=1
+    await recv.next((m) => /READY=1/.test(m.text));
     const end = Date.now() + slack(5000);
     while (!k.re.test(stderr) && Date.now() < end && c.proc.exitCode === null) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, slack(400)));
@@ -112,15 +117,16 @@ test('idle exit is refused, with the reason, where nothing would start the app a
     assert.equal((await get(s ? s.port : port)).status, 200, `${k.name}: still serving`);
     c.proc.kill('SIGTERM');
     await c.done;
-    recv.close();
   }
 });
 
-test('idleExitMs is checked: not a positive integer, or with cluster, is ERR_SD_INVALID_ARGUMENT', () => {
+test('idleExitMs is checked: not a positive integer, or without servers, is ERR_SD_INVALID_ARGUMENT', () => {
   const { lifecycle } = require('..');
+  const net2 = require('node:net');
   for (const bad of [0, -1, 1.5, '100', NaN]) {
-    assert.throws(() => lifecycle({ idleExitMs: bad, stopSignals: [] }), { code: 'ERR_SD_INVALID_ARGUMENT' }, String(bad));
+    assert.throws(() => lifecycle({ idleExitMs: bad, servers: [net2.createServer()], stopSignals: [] }), { code: 'ERR_SD_INVALID_ARGUMENT' }, String(bad));
   }
+  assert.throws(() => lifecycle({ idleExitMs: 100, stopSignals: [] }), /idleExitMs needs servers/);
 });
 
 test('zero-code: SD_ACTIVATE_IDLE_EXIT_MS makes an unmodified app exit 0 when idle; a connection made at the boundary waits for the next instance', async (t) => {
@@ -131,7 +137,7 @@ test('zero-code: SD_ACTIVATE_IDLE_EXIT_MS makes an unmodified app exit 0 when id
   const { REGISTER } = { REGISTER: require.resolve('../dist/register.js') };
   const app = (env = {}) => startChild({ fds: [s.fd], keep: true, script: 'preload-app.js', nodeArgs: ['--require', REGISTER], timeout: 30000,
     args: [JSON.stringify([{ op: 'listen', id: 'a', args: [s.port, '127.0.0.1'] }, { op: 'serve' }])],
-    env: { NOTIFY_SOCKET: recv.address, SD_ACTIVATE_IDLE_EXIT_MS: '300', SD_ACTIVATE_SETTLE_MS: '50', ...env } });
+    env: { NOTIFY_SOCKET: recv.address, SD_ACTIVATE_IDLE_EXIT_MS: '300', SD_ACTIVATE_SETTLE_MS: '50', SD_ACTIVATE_ON_DEMAND: '1', ...env } });
   const c = app();
   await recv.next((m) => /READY=1/.test(m.text));
   assert.equal((await get(s.port)).status, 200);

@@ -95,12 +95,23 @@ export class FdStore {
       const e = this.entries[k] as StoredFd;
       if (e.name !== name) continue;
       if (e.run > run) {
-        this.log.info(`pid ${pid} removed stored fd ${name}: the one its successor stored is kept`);
+        this.log.info(`pid ${pid} removed stored fd ${name}: the one a later run stored is kept`);
         continue;
       }
       native.close(e.fd);
       this.entries.splice(k, 1);
       this.log.info(`removed stored fd ${name}`);
+    }
+  }
+
+  /** Close the fds run number `run` (pid `pid`) stored: it never served (an overlapped restart's new run that failed). */
+  dropRun(pid: number, run: number): void {
+    for (let k = this.entries.length - 1; k >= 0; k--) {
+      const e = this.entries[k] as StoredFd;
+      if (e.run !== run) continue;
+      native.close(e.fd);
+      this.entries.splice(k, 1);
+      this.log.info(`dropped stored fd ${e.name} of pid ${pid}: it never served`);
     }
   }
 

@@ -30,7 +30,7 @@ import { native } from '../binding';
 import { parseState } from '../notify-state';
 import { FdStore } from './fdstore';
 import { Holder, PASS_SIGNALS } from './holder';
-import { setNice, STARTUP_NICE } from '../nice';
+import { priorityOf, setNice, STARTUP_NICE } from '../nice';
 import { NotifySocket } from './notify-socket';
 import { childEnv, describeExit, exitStatus, reapGroup, spawnActivated, withPreload } from './process';
 import type { BoundSocket, CliLog, CliOptions } from './types';
@@ -79,6 +79,8 @@ export class Supervisor {
   private queued: string | undefined;
   private seq = 0;
   private unfitReported = false;
+  /** A main run's exit seen during a restart, handled once the restart is done. */
+  private lostExit: { run: Run; status: number; how: string } | undefined;
   private backoff: NodeJS.Timeout | undefined;
   private quickExits = 0;
   private readonly ignoredPids = new Set<number>();
@@ -133,15 +135,22 @@ export class Supervisor {
   private startOnTraffic(): void {
     if (this.traffic || this.holder.shuttingDown) return;
     this.log.info(`waiting for a connection on ${this.sockets.map((s) => s.label).join(', ')} to start ${this.options.command[0]} (--lazy)`);
-    this.traffic = new native.ReadableWatch(this.sockets.map((s) => s.fd), (fd) => {
-      this.traffic?.close();
-      this.traffic = undefined;
-      if (this.holder.shuttingDown || this.current !== undefined) return;
-      const socket = this.sockets.find((s) => s.fd === fd);
-      this.log.info(`${socket ? `a connection on ${socket.label}` : `fd ${fd} is readable`}: starting ${this.options.command[0]}`);
-      this.quickExits = 0;
-      this.start();
-    });
+    try {
+      this.traffic = new native.ReadableWatch(this.sockets.map((s) => s.fd), (fd) => this.onTraffic(fd));
+    } catch (err) {
+      this.log.error(`cannot wait for a connection: ${(err as Error).message}`);
+      this.finish(1);
+    }
+  }
+
+  /** `--lazy`: a connection (or datagram) waits on `fd`. */
+  private onTraffic(fd: number): void {
+    this.traffic?.close();
+    this.traffic = undefined;
+    if (this.holder.shuttingDown || this.current !== undefined) return;
+    const socket = this.sockets.find((s) => s.fd === fd);
+    this.log.info(`${socket ? `a connection on ${socket.label}` : `fd ${fd} is readable`}: starting ${this.options.command[0]}`);
+    this.start();
   }
 
   /** Start a child with the sockets and stored fds, as the main one. */
@@ -168,8 +177,11 @@ export class Supervisor {
     // An old run stopped while the new one serves should finish its requests:
     // with --overlap the preload's graceful stop is on unless set otherwise.
     if (this.options.overlap && this.options.preloadFile !== undefined && process.env.SD_ACTIVATE_GRACEFUL_STOP === undefined) {
-      activation.SD_ACTIVATE_GRACEFUL_STOP = String(Math.max(1, Math.ceil(this.options.stopTimeoutMs / 1000)));
+      // A second before the SIGKILL, so the preload's last close comes first.
+      activation.SD_ACTIVATE_GRACEFUL_STOP = String(Math.max(1, Math.floor(this.options.stopTimeoutMs / 1000) - 1));
     }
+    // Whether an exit of the child is answered by starting another on the next connection (its idle exit checks).
+    activation.SD_ACTIVATE_ON_DEMAND = this.options.lazy ? '1' : '0';
     // A new run takes over serving at once: its first requests should not pay for a cold http stack.
     if (this.options.overlap && process.env.SD_ACTIVATE_WARMUP === undefined) activation.SD_ACTIVATE_WARMUP = '1';
     const env = this.options.preloadFile !== undefined ? withPreload(activation) : activation;
@@ -235,13 +247,20 @@ export class Supervisor {
     this.quickExits = ran < QUICK_EXIT_MS ? this.quickExits + 1 : 0;
     // Its own children go with it (KillMode=control-group).
     await reapGroup(run.pid, this.options.stopTimeoutMs, true);
-    if (this.holder.shuttingDown || this.restarting || this.current !== undefined) return;
+    if (this.holder.shuttingDown || this.current !== undefined) return;
+    if (this.restarting) {
+      // The restart under way decides once it is done (an overlapped one may still be stopping the old run).
+      this.lostExit = { run, status, how };
+      return;
+    }
     this.afterExit(run, status, how);
   }
 
   /** No run is left after `run` exited with `status`: restart it, wait for a connection or a change, or end. */
   private afterExit(run: Run, status: number, how: string): void {
-    if (this.options.lazy && status === 0) {
+    // An idle exit: a run that got ready (or ran a while) and exited 0. One that
+    // exits 0 at once would be started again at once by the waiting connection.
+    if (this.options.lazy && status === 0 && (run.ready || performance.now() - run.startedAt >= QUICK_EXIT_MS)) {
       this.startOnTraffic();
       return;
     }
@@ -306,6 +325,14 @@ export class Supervisor {
       }
     }
     this.restarting = false;
+    const lost = this.lostExit;
+    this.lostExit = undefined;
+    if (lost && this.current === undefined && !this.holder.shuttingDown) {
+      // The run that took over exited while the old one was being stopped.
+      this.queued = undefined;
+      this.afterExit(lost.run, lost.status, lost.how);
+      return;
+    }
     const next = this.queued;
     this.queued = undefined;
     if (next !== undefined) await this.restart(next);
@@ -320,9 +347,10 @@ export class Supervisor {
     }
     // While it starts, the serving run keeps its core (as root: the priority can be
     // given back). 19 rather than 10: the p99 of the restart windows was 6 ms vs 9 ms here.
-    const niced = STARTUP_NICE > 0 && setNice(next.pid, OVERLAP_NICE);
+    const priority = STARTUP_NICE > 0 ? priorityOf(next.pid) : undefined;
+    const niced = priority !== undefined && setNice(next.pid, OVERLAP_NICE, true);
     const outcome = await this.startOutcome(next);
-    if (niced && !next.exited) setNice(next.pid, 0);
+    if (niced && !next.exited) setNice(next.pid, priority, true);
     if (this.holder.shuttingDown) return;
     if (outcome === 'ready') {
       this.current = next;
@@ -335,6 +363,8 @@ export class Supervisor {
       ? `sent no READY=1 within ${this.options.readyTimeoutMs / 1000} s (--ready-timeout): stopped it`
       : 'exited before it was ready';
     if (outcome === 'timeout') await this.stop(next, 'SIGTERM');
+    else await reapGroup(next.pid, this.options.stopTimeoutMs, true); // what it started goes with it
+    this.store.dropRun(next.pid, next.seq); // it never served: what it stored goes too
     if (!old.exited) {
       this.log.error(`restart failed: pid ${next.pid} ${why}; pid ${old.pid} keeps serving`);
       return;
@@ -357,7 +387,8 @@ export class Supervisor {
     const live = [...this.runs.values()];
     if (live.length === 0) {
       this.log.info(`${signal}: no child running, exiting`);
-      this.finish(exitStatus(null, signal));
+      // --lazy between runs is its idle state: stopping it then is a clean stop.
+      this.finish(this.options.lazy ? 0 : exitStatus(null, signal));
       return;
     }
     const main = this.current ?? live[live.length - 1] as Run;

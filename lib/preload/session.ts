@@ -502,10 +502,13 @@ export class PreloadSession implements SocketPool {
     });
     if (this.#timer) clearTimeout(this.#timer);
     const closed = closeServers([...this.#servers].filter((x) => x.listening), this.#config.stopMs || IDLE_DRAIN_MS);
+    // Another SIGTERM handler (the app's lifecycle(), its framework's) may have work to
+    // finish after the close (onStop): it exits. Alone, or for an idle exit, the preload does.
+    const othersExit = idleMs === undefined && process.listenerCount('SIGTERM') > 1;
     void (async () => {
       await told;
       await closed;
-      exitSoon(exitStatusOf(process.exitCode));
+      if (!othersExit) exitSoon(idleMs !== undefined ? 0 : exitStatusOf(process.exitCode));
     })();
   }
 }
