@@ -81,14 +81,22 @@ export class SdActivateError extends Error {
  */
 export function errnoName(result: number): { code: string; text: string } {
   const errno = -Math.abs(result);
-  let code: string;
-  try {
-    code = util.getSystemErrorName(errno);
-  } catch {
-    code = `E${-errno}`;
+  let known = errnoNames.get(errno);
+  if (known === undefined) {
+    let code: string;
+    try {
+      code = util.getSystemErrorName(errno);
+    } catch {
+      code = `E${-errno}`;
+    }
+    // getSystemErrorMap() builds the whole map on every call: once per errno is enough.
+    known = { code, text: util.getSystemErrorMap().get(errno)?.[1] ?? 'unknown error' };
+    errnoNames.set(errno, known);
   }
-  return { code, text: util.getSystemErrorMap().get(errno)?.[1] ?? 'unknown error' };
+  return known;
 }
+
+const errnoNames = new Map<number, { code: string; text: string }>();
 
 /**
  * Build a {@link SystemError} from a negative errno.
@@ -100,7 +108,12 @@ export function errnoName(result: number): { code: string; text: string } {
 export function systemError(result: number, syscall: string, detail?: string): SystemError {
   const errno = -Math.abs(result);
   const { code, text } = errnoName(errno);
+  // A short stack (the caller's frames): capturing Node's default 10 was most of a
+  // failed send's cost (EAGAIN from a full manager queue is an expected, hot failure).
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = Math.min(limit, 3);
   const err = new Error(`${syscall} failed: ${code} (${text})${detail ? `: ${detail}` : ''}`) as SystemError;
+  Error.stackTraceLimit = limit;
   err.code = code;
   err.errno = errno;
   err.syscall = syscall;

@@ -125,7 +125,10 @@ function send(pid: number, state: string, fds: number[] = NO_FDS): boolean {
 }
 
 function result(r: number, state: string, address: string | undefined): boolean {
-  if (r < 0) throw systemError(r, 'sd_notify', `${state.split('\n')[0]} to NOTIFY_SOCKET=${address ?? ''}`);
+  if (r < 0) {
+    const nl = state.indexOf('\n');
+    throw systemError(r, 'sd_notify', `${nl < 0 ? state : state.slice(0, nl)} to NOTIFY_SOCKET=${address ?? ''}`);
+  }
   return r > 0;
 }
 

@@ -80,6 +80,7 @@ test('--overlap: a new run that exits before it is ready, or sends no READY=1 in
     fs.rmSync(silentFile);
     h.proc.kill('SIGHUP');
     await h.waitFor(/pid (\d+) is serving: stopping pid (\d+)/);
+    await h.waitFor(new RegExp(`pid ${first} (exited|was killed)`)); // until then it may still accept
     assert.equal(await pidOf(port), h.pids().at(-1), 'a fixed run takes over');
   } finally {
     await h.stop();
@@ -112,6 +113,7 @@ test('--overlap: SIGHUP during an overlapped restart is queued and runs after it
     await new Promise((r) => setTimeout(r, slack(1500)));
     const pids = h.pids();
     assert.equal(pids.length, 3, `exactly one queued restart ran:\n${h.stderr.join('\n')}`);
+    await h.waitFor(new RegExp(`pid ${pids[1]} (exited|was killed)`)); // until then it may still accept
     // The third run started only once the second restart was complete.
     const third = index(h, new RegExp(`started pid ${pids[2]}`));
     const firstGone = index(h, new RegExp(`pid ${pids[0]} (exited|was killed)`));
