@@ -17,6 +17,7 @@ import { drain, IdleExit, traffic } from './idle';
 import { stderrLogger } from './journal';
 import { warn, warningText } from './warnings';
 import { startWatchdog, validate as validateWatchdog, type Watchdog, type WatchdogOptions } from './watchdog';
+import { slot } from './slot';
 
 /** A server the lifecycle waits for and closes: any `net.Server` (http, https, ...) or a `dgram.Socket`. */
 export type LifecycleServer = net.Server | dgram.Socket;
@@ -340,6 +341,8 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
   };
   for (const sig of stopSignals) process.on(sig, onStopSignal);
   if (reloadSignal) process.on(reloadSignal, onReloadSignal);
+  const exitsOnTerm = stopSignals.includes('SIGTERM') && options.exit !== false;
+  if (exitsOnTerm) slot().lifecycleExits = true;
 
   // Every listen promise settled, the servers of those that fulfilled added
   // (so a stop closes them even when another failed); the first failure, if any.
@@ -461,6 +464,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
       return stop();
     },
     dispose(): void {
+      if (exitsOnTerm) slot().lifecycleExits = false;
       for (const sig of stopSignals) process.off(sig, onStopSignal);
       if (reloadSignal) process.off(reloadSignal, onReloadSignal);
       wd?.stop();

@@ -28,6 +28,8 @@ export interface ProcessSlot {
   notifySocket?: string;
   /** The inodes of the sockets this process inherited (LISTEN_FDS), for the idle exit's check. */
   inherited?: number[];
+  /** Set while a `lifecycle()` handles SIGTERM and exits once stopped: the preload's graceful stop leaves the exit to it. */
+  lifecycleExits?: boolean;
 }
 
 const KEY = Symbol.for('sd-activate');

@@ -277,12 +277,18 @@ test('a worker stopping while its round-robin primary is busy: the connection al
   const child = startChild({ script: 'cluster-exit-race-app.js', timeout: 30000, env: { PORT: String(port), BLOCK_MS: String(slack(1000)) } });
   t.after(() => { if (child.proc.exitCode === null) child.proc.kill('SIGKILL'); });
   let buf = '';
-  const { workers: [a, b] } = await new Promise((resolve) => child.proc.stdout.on('data', (d) => {
-    buf += d;
-    if (buf.includes('\n')) resolve(JSON.parse(buf.slice(0, buf.indexOf('\n'))));
-  }));
-  child.proc.kill('SIGUSR2'); // the primary blocks
-  await new Promise((r) => setTimeout(r, 100));
+  const line = (pred) => new Promise((resolve) => {
+    const look = () => {
+      const hit = buf.split('\n').slice(0, -1).filter(Boolean).map((l) => JSON.parse(l)).find(pred); // whole lines only
+      if (hit) { child.proc.stdout.off('data', onData); resolve(hit); }
+    };
+    const onData = (d) => { buf += d; look(); };
+    child.proc.stdout.on('data', onData);
+    look();
+  });
+  const { workers: [a, b] } = await line((j) => j.workers);
+  child.proc.kill('SIGUSR2');
+  await line((j) => j.blocking); // the primary is blocked from here on
   const res = get(port, '127.0.0.1', '/', 4000); // queued in the kernel
   await new Promise((r) => setTimeout(r, 100));
   process.kill(a, 'SIGTERM'); // A stops before the primary is back

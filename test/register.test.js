@@ -549,3 +549,16 @@ describe('the sd-activate command adds the preload for a node command', () => {
     assert.match(off.stderr, /EADDRINUSE/, 'without it, an unmodified app cannot bind the port the command holds');
   });
 });
+
+test('SD_ACTIVATE_GRACEFUL_STOP with the app\'s own lifecycle(): the preload closes, lifecycle() finishes its onStop and exits', async () => {
+  const { openSocket, startChild } = require('./helpers/child');
+  const s = openSocket('tcp', '127.0.0.1', 0);
+  const c = startChild({ fds: [s.fd], script: 'preload-lifecycle-app.js', nodeArgs: ['--require', require.resolve('../dist/register.js')],
+    timeout: 20000, env: { PORT: String(s.port), SD_ACTIVATE_GRACEFUL_STOP: '5' } });
+  let out = '';
+  await new Promise((resolve) => c.proc.stdout.on('data', (d) => { out += d; if (out.includes('"ready"')) resolve(); }));
+  c.proc.kill('SIGTERM');
+  const r = await c.done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\{"flushed":true\}\n\{"exit":0\}/, 'onStop ran to its end before the exit');
+});

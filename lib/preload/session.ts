@@ -502,9 +502,9 @@ export class PreloadSession implements SocketPool {
     });
     if (this.#timer) clearTimeout(this.#timer);
     const closed = closeServers([...this.#servers].filter((x) => x.listening), this.#config.stopMs || IDLE_DRAIN_MS);
-    // Another SIGTERM handler (the app's lifecycle(), its framework's) may have work to
-    // finish after the close (onStop): it exits. Alone, or for an idle exit, the preload does.
-    const othersExit = idleMs === undefined && process.listenerCount('SIGTERM') > 1;
+    // The app's lifecycle() has work to finish after the close (onStop) and exits
+    // itself. Any other handler (a framework's) may never exit: the preload does.
+    const othersExit = idleMs === undefined && slot().lifecycleExits === true;
     void (async () => {
       await told;
       await closed;
