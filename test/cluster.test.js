@@ -169,7 +169,14 @@ describe('lifecycle({ cluster }): READY once the workers listen, rolling reloads
       }
       return lines.filter((l) => l.ready)[k - 1].ready;
     };
-    return { port: s.port, recv, child, nextReady };
+    // The primary's stdout line and its datagrams race to the test: count a message kind once n have come (or the wait ran out).
+    const countOf = async (re, n) => {
+      const end = Date.now() + slack(3000);
+      const count = () => recv.messages.filter((m) => re.test(m.text)).length;
+      while (count() < n && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      return count();
+    };
+    return { port: s.port, recv, child, nextReady, countOf };
   }
 
   const answeredBy = async (port, n = 20) => {
@@ -202,10 +209,9 @@ describe('lifecycle({ cluster }): READY once the workers listen, rolling reloads
       assert.equal(st.failed, 0, JSON.stringify(st));
       const served = await answeredBy(p.port);
       assert.ok([...served].every((pid) => gen.includes(pid)), 'the last generation serves');
-      const reloading = p.recv.messages.filter((m) => m.text.includes('RELOADING=1'));
-      assert.equal(reloading.length, 3);
-      for (const m of reloading) assert.match(m.text, /MONOTONIC_USEC=\d+/);
-      assert.equal(p.recv.messages.filter((m) => /^READY=1$/m.test(m.text)).length, 4);
+      assert.equal(await p.countOf(/RELOADING=1/, 3), 3);
+      for (const m of p.recv.messages.filter((x) => x.text.includes('RELOADING=1'))) assert.match(m.text, /MONOTONIC_USEC=\d+/);
+      assert.equal(await p.countOf(/^READY=1$/m, 4), 4);
     });
   }
 
@@ -233,9 +239,8 @@ describe('lifecycle({ cluster }): READY once the workers listen, rolling reloads
     await p.nextReady(2);
     const third = await p.nextReady(3);
     assert.ok(third.every((pid) => !first.includes(pid)), 'a new generation');
-    const reloading = p.recv.messages.filter((m) => m.text.includes('RELOADING=1'));
-    assert.equal(reloading.length, 2, 'the second reload was queued and ran after the first');
-    assert.equal(p.recv.messages.filter((m) => /^READY=1$/m.test(m.text)).length, 3);
+    assert.equal(await p.countOf(/^READY=1$/m, 3), 3);
+    assert.equal(await p.countOf(/RELOADING=1/, 2), 2, 'the second reload was queued and ran after the first');
     p.child.proc.kill('SIGTERM');
     const r = await p.child.done;
     assert.equal(r.code, 0, r.stderr);
