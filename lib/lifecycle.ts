@@ -183,7 +183,7 @@ export function exitSoon(code: number): void {
   const worker = process.connected ? (require('node:cluster') as import('node:cluster').Cluster).worker : undefined;
   if (!worker) return void setImmediate(exit);
   process.once('disconnect', () => setImmediate(exit));
-  setTimeout(exit, 2000).unref(); // a primary that does not answer (blocked, gone) does not keep us
+  setTimeout(exit, 5000).unref(); // a primary that does not answer (blocked, gone) does not keep us
   worker.disconnect();
 }
 
