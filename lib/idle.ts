@@ -43,8 +43,9 @@ interface Traffic {
 
 const traffics = new WeakMap<net.Server, Traffic>();
 
-function isDgram(s: net.Server | dgram.Socket): s is dgram.Socket {
-  return typeof (s as dgram.Socket).send === 'function';
+/** Whether `s` is a `dgram.Socket` rather than a `net.Server` (http and the like). @internal */
+export function isDgram(s: net.Server | dgram.Socket): s is dgram.Socket {
+  return typeof (s as dgram.Socket).send === 'function' && typeof (s as net.Server).listen !== 'function';
 }
 
 /** Start following `server`'s connections and responses (once per server). @internal */
@@ -138,8 +139,7 @@ function serverRefusal(s: net.Server | dgram.Socket): string | undefined {
 
 /** Why an idle exit would lose connections, or undefined when it is safe. @internal */
 export async function idleExitRefusal(servers: ReadonlyArray<net.Server | dgram.Socket>): Promise<string | undefined> {
-  const inherited = new Set(slot().inherited ?? []);
-  if (inherited.size === 0) {
+  if ((slot().inherited ?? []).length === 0) {
     return 'this process inherited no sockets (LISTEN_FDS): without a .socket unit (or sd-activate --lazy) to start it again, ' +
       'the next connection would be refused';
   }

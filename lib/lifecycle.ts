@@ -13,7 +13,7 @@ import { storedPathServer } from './fdstore';
 import { ready as sendReady, reloading as sendReloading, stopping as sendStopping, notify } from './notify';
 import { intInRange, own } from './validate';
 import { WorkerPool, type ClusterOptions } from './cluster';
-import { drain, IdleExit, traffic } from './idle';
+import { drain, IdleExit, isDgram, traffic } from './idle';
 import { stderrLogger } from './journal';
 import { warn, warningText } from './warnings';
 import { startWatchdog, validate as validateWatchdog, type Watchdog, type WatchdogOptions } from './watchdog';
@@ -148,10 +148,6 @@ export async function send(fn: () => boolean): Promise<boolean> {
 
 function message(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
-}
-
-function isDgram(s: LifecycleServer): s is dgram.Socket {
-  return typeof (s as dgram.Socket).send === 'function' && typeof (s as net.Server).listen !== 'function';
 }
 
 function listening(s: LifecycleServer): boolean {
