@@ -8,10 +8,13 @@
  * `server.listen({ fd })` is routed by Node to the primary, which accepts
  * (round-robin) or shares the handle (`SCHED_NONE`).
  *
- * Each worker gets its own duplicate of every adopted fd: Node closes the
- * primary's handle when the last worker using it goes, and that closes the
- * duplicate, never the manager's socket, which the primary keeps open however
- * workers come and go (connections queue in the kernel meanwhile).
+ * Node closes the primary's handle of a socket when the last worker using it
+ * goes, so the workers never get the manager's fd itself: the primary hands
+ * cluster one duplicate per adopted fd, shared by every worker (one
+ * round-robin queue, so a connection a retiring worker declines goes to
+ * another worker), and makes a new one when Node has closed it. The manager's
+ * socket stays open in the primary however workers come and go (connections
+ * queue in the kernel meanwhile).
  *
  * @see sd_listen_fds(3)
  */
@@ -20,18 +23,91 @@ import type { Activation } from './activation/activate';
 import type { ListenerConfig } from './activation/listeners';
 import { PLAN_ENV } from './activation/inspect';
 import { invalid } from './errors';
-import { closeFd, dupFd, inodeOf } from './sockets';
+import { dupFd, inodeOf } from './sockets';
+import { warn } from './warnings';
 import { setNice, STARTUP_NICE } from './nice';
 
 
-/** The fds of this process that are duplicates handed to a live worker, with the socket inode each must still be. */
-const handedOut = new Map<number, { worker: cluster.Worker; ino: number }>();
+/** Per adopted fd of this process: the duplicate cluster listens on, and the socket's inode (fd numbers are reused). */
+const shared = new Map<number, { fd: number; ino: number }>();
+
+/**
+ * The duplicate of `fd` that cluster's handle uses: the one made before while
+ * it still names the socket, else a new one (Node closed the last with the
+ * last worker using it).
+ *
+ * @throws {@link SystemError} when none can be made (e.g. `EMFILE`)
+ */
+function liveDup(fd: number): number {
+  const d = shared.get(fd);
+  if (d !== undefined && inodeOf(d.fd) === d.ino) return d.fd;
+  const dup = dupFd(fd);
+  shared.set(fd, { fd: dup, ino: inodeOf(dup)! });
+  return dup;
+}
+
+/**
+ * A worker's `listen({ fd })` on a plan's fd arrives at the primary as
+ * cluster's `queryServer` request: before cluster handles it, the adopted fd
+ * it names is replaced by the live duplicate (an fd number no socket has, when
+ * none can be made: the worker's listen fails with `EINVAL`, and a warning
+ * says why).
+ */
+function routeToDuplicates(worker: cluster.Worker, fds: ReadonlySet<number>): void {
+  worker.process.prependListener('internalMessage', (m: { cmd?: unknown; act?: unknown; fd?: unknown }) => {
+    if (m?.cmd !== 'NODE_CLUSTER' || m.act !== 'queryServer' || typeof m.fd !== 'number' || !fds.has(m.fd)) return;
+    try {
+      m.fd = liveDup(m.fd);
+    } catch (err) {
+      warn('SD_ACTIVATE_LISTEN_FAILED', `fd ${m.fd}: no duplicate for cluster worker ${worker.process.pid} (${(err as Error).message}): its listen() fails`);
+      m.fd = 0x7fffffff;
+    }
+  });
+}
+
+/**
+ * A connection the round-robin primary handed a worker that died before it
+ * answered stays open in the primary, answered by no one (Node keeps its copy
+ * until the answer): close it once the worker's channel is gone, so the
+ * client sees a reset, as for the connections Node had queued for the worker
+ * (closed when the last worker goes), not a hang.
+ */
+function closeUnanswered(worker: cluster.Worker): void {
+  type Msg = { cmd?: unknown; act?: unknown; seq?: unknown; ack?: unknown };
+  const proc = worker.process as typeof worker.process & { send(m: Msg, h?: unknown, ...rest: unknown[]): boolean };
+  const unanswered = new Map<unknown, { close(): void }>();
+  const send = proc.send;
+  proc.send = function (this: typeof proc, m: Msg, h?: unknown, ...rest: unknown[]): boolean {
+    if (m?.cmd === 'NODE_CLUSTER' && m.act === 'newconn' && h) unanswered.set(m.seq, h as { close(): void });
+    return send.call(this, m, h, ...rest);
+  };
+  proc.on('internalMessage', (m: Msg) => {
+    if (m?.cmd === 'NODE_CLUSTER' && m.ack !== undefined) unanswered.delete(m.ack);
+  });
+  const closeAll = (): void => {
+    for (const h of unanswered.values()) h.close();
+    unanswered.clear();
+  };
+  proc.once('disconnect', closeAll);
+  // Node emits no 'disconnect' when the channel ends while a handle it sent waits
+  // for its acknowledgement (a worker killed with a connection on the way). Once
+  // the worker has exited and its channel has ended, nothing more is answered.
+  worker.once('exit', () => {
+    let turns = 0;
+    const t = setInterval(() => {
+      if (proc.connected && ++turns < 500) return;
+      clearInterval(t);
+      closeAll();
+    }, 10);
+    t.unref();
+  });
+}
 
 /**
  * Fork a cluster worker that serves this process's inherited sockets: its
- * `activate()` (with the same config) gets this activation's plan, with a
- * duplicate of each adopted fd made for it. Call it in the primary, after
- * `activate()`.
+ * `activate()` (with the same config) gets this activation's plan; its
+ * listens are served on the primary's duplicates of the adopted fds. Call
+ * it in the primary, after `activate()`.
  *
  * @param activation - the primary's activation
  * @param env - more environment for the worker, as `cluster.fork(env)` takes
@@ -50,35 +126,11 @@ export function forkWorker<C extends Record<string, ListenerConfig>>(activation:
   const c = require('node:cluster') as typeof cluster.default;
   if (!c.isPrimary) invalid('forkWorker() forks from the cluster primary only');
   const plan = activation.plan();
-  const dups: Array<{ fd: number; ino: number }> = [];
-  try {
-    for (const l of plan.listeners) {
-      for (const a of l.adopted) {
-        const fd = dupFd(a.fd);
-        dups.push({ fd, ino: inodeOf(fd)! });
-        a.fd = fd;
-      }
-    }
-  } catch (err) {
-    for (const d of dups) closeFd(d.fd);
-    throw err;
-  }
+  const fds = new Set(plan.listeners.flatMap((l) => l.adopted.map((a) => a.fd)));
+  for (const fd of fds) liveDup(fd);
   const worker = c.fork({ ...env, [PLAN_ENV]: JSON.stringify(plan) });
-  for (const d of dups) handedOut.set(d.fd, { worker, ino: d.ino });
-  // Node closes its handle of a duplicate with the last worker using it; one the
-  // worker never listened on is still open then: close it (if it is still ours).
-  worker.once('exit', () => setImmediate(() => {
-    for (const d of dups) {
-      if (handedOut.get(d.fd)?.worker !== worker) continue;
-      handedOut.delete(d.fd);
-      if (inodeOf(d.fd) !== d.ino) continue; // closed by Node (the number may name something else now)
-      try {
-        closeFd(d.fd);
-      } catch {
-        // gone meanwhile
-      }
-    }
-  }));
+  routeToDuplicates(worker, fds);
+  closeUnanswered(worker);
   return worker;
 }
 
@@ -99,8 +151,9 @@ export interface ClusterOptions<C extends Record<string, ListenerConfig> = Recor
    * `none` (the default here): each worker accepts from the shared socket
    * itself, so a retiring worker leaves the connections it has not accepted
    * in the kernel's queue for the next generation; `rr`: Node's round-robin,
-   * where the primary accepts and hands connections out, and those it had
-   * queued for a worker that retires are closed with it. `NODE_CLUSTER_SCHED_POLICY`
+   * where the primary accepts and hands connections out (one queue for all
+   * the workers: what a retiring worker declines goes to another; what was
+   * queued when every worker died is closed). `NODE_CLUSTER_SCHED_POLICY`
    * in the environment wins, as in Node.
    */
   schedulingPolicy?: 'none' | 'rr';
