@@ -23,7 +23,7 @@ if (opt('--backend') !== undefined) process.env.SD_ACTIVATE_BACKEND = opt('--bac
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sdact-eagain-'));
 const sock = path.join(dir, 'notify');
-const { native } = require('../dist/binding');
+const native = require('../dist/binding').native();
 const receiver = native.openSocket('unix-dgram', sock, 0, -1, -1);
 if (receiver < 0) throw new Error(`cannot bind ${sock}: ${receiver}`);
 process.env.NOTIFY_SOCKET = sock;

@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: MIT
-// Notify cost per call, measured side by side in one run (rounds interleave
-// the contenders; medians reported), as ratios to a raw sendmsg() loop on one
-// connected socket, the physical limit:
-//   raw sendmsg loop (C)        bench/notify-raw.c "raw"
-//   libsystemd sd_notify (C)    a socket opened, sent and closed per call
-//   ours, libsystemd backend    sd-activate status(), SD_ACTIVATE_BACKEND default
-//   ours, builtin backend       SD_ACTIVATE_BACKEND=builtin
-//   sd-notify (npm)             its sendStatus(), built on demand with node-gyp
-//   spawn systemd-notify        what many apps do
-// The receiver is a C process draining a datagram socket as fast as it can.
-//   node bench/notify.js [--calls N] [--rounds R]
+// Notify costs measured side by side, in three groups, each in paired
+// interleaved rounds against its reference (the order rotates each round;
+// the statistic is the median of the per-round ratios, printed per run):
+//   notify per call   sd-activate status() (each backend), the addon's primitive,
+//                     libsystemd sd_notify (a socket per call), the sd-notify
+//                     npm package, spawning systemd-notify: vs a raw sendmsg()
+//                     loop on one connected socket (bench/notify-raw.c "raw")
+//   FDSTORE=1, 1 fd   notify({ FDSTORE: 1 }, { fds }) and a raw sendmsg with one
+//                     fd: vs libsystemd sd_pid_notify_with_fds
+//   barrier           await barrier() and a raw pipe + sendmsg + poll: vs
+//                     libsystemd sd_notify_barrier (blocking)
+// The receiver is a C process draining a datagram socket as fast as it can
+// (without a control buffer: the kernel closes passed fds at once, as the
+// manager closes a barrier's).
+//   node bench/notify.js [--calls N] [--rounds R] [--runs 3]
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const { median } = require('../scripts/load');
@@ -25,6 +29,7 @@ const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? Numbe
 // flatter whoever outruns the receiver.
 const CALLS = opt('--calls', 5000);
 const ROUNDS = opt('--rounds', 21);
+const RUNS = opt('--runs', 3);
 const root = path.join(__dirname, '..');
 const buildDir = path.join(__dirname, 'build');
 fs.mkdirSync(buildDir, { recursive: true });
@@ -84,57 +89,83 @@ async function main() {
   const backends = ['libsystemd', 'builtin'].filter((b) =>
     runJson(process.execPath, ['-p', `require('node-gyp-build')(${JSON.stringify(root)}).backend`], { SD_ACTIVATE_BACKEND: b }) === b);
 
-  const contenders = [
-    { name: 'raw sendmsg loop (C, one connected socket)', run: (n) => runJson(bin, ['raw', sock, String(n)]).split(' ') },
+  // Three groups, each timed against its reference in the same round:
+  // notify per call vs the raw loop, FDSTORE with one fd vs libsystemd, barrier vs libsystemd.
+  const ours = (contender) => (b) => (n) => {
+    const j = JSON.parse(runJson(process.execPath, [worker, contender, String(n)], { ...env, ...(b ? { SD_ACTIVATE_BACKEND: b } : {}) }));
+    return [j.nsPerCall, j.failed];
+  };
+  const c = (mode) => (n) => runJson(bin, [mode, sock, String(n)]).split(' ');
+  const groups = [
+    { title: 'notify per call', reference: 'raw sendmsg loop (C, one connected socket)', target: 1.3, targetOf: /^sd-activate status\(\)/,
+      contenders: [
+        { name: 'raw sendmsg loop (C, one connected socket)', run: c('raw') },
+        ...backends.map((b) => ({ name: `sd-activate status(), ${b} backend`, run: ours('ours')(b) })),
+        { name: '(sd-activate native.notify, no TypeScript layer)', run: ours('native')() },
+        ...(withLib ? [{ name: 'libsystemd sd_notify (C)', run: c('sdnotify') }] : []),
+        ...(sdNotifyAvailable() ? [{ name: 'sd-notify npm sendStatus()', run: ours('sd-notify')() }] : []),
+        ...(spawnSync('systemd-notify', ['--help'], { stdio: 'ignore' }).status === 0
+          ? [{ name: 'spawn systemd-notify --status', calls: 40, run: ours('systemd-notify')() }] : []),
+      ] },
   ];
-  if (withLib) contenders.push({ name: 'libsystemd sd_notify (C)', run: (n) => runJson(bin, ['sdnotify', sock, String(n)]).split(' ') });
-  for (const b of backends) {
-    contenders.push({
-      name: `sd-activate status(), ${b} backend`,
-      run: (n) => { const j = JSON.parse(runJson(process.execPath, [worker, 'ours', String(n)], { ...env, SD_ACTIVATE_BACKEND: b })); return [j.nsPerCall, j.failed]; },
-    });
-  }
-  contenders.push({
-    name: '(sd-activate native.notify, no TypeScript layer)',
-    run: (n) => { const j = JSON.parse(runJson(process.execPath, [worker, 'native', String(n)], env)); return [j.nsPerCall, j.failed]; },
-  });
-  if (sdNotifyAvailable()) {
-    contenders.push({
-      name: 'sd-notify npm sendStatus()',
-      run: (n) => { const j = JSON.parse(runJson(process.execPath, [worker, 'sd-notify', String(n)], env)); return [j.nsPerCall, j.failed]; },
-    });
+  if (withLib) {
+    groups.push({ title: 'FDSTORE=1 with one fd', reference: 'libsystemd sd_pid_notify_with_fds (C)', target: 1.1, targetOf: /^sd-activate/,
+      contenders: [
+        { name: 'libsystemd sd_pid_notify_with_fds (C)', run: c('sdfds') },
+        { name: 'raw sendmsg with one fd (C, one connected socket)', run: c('rawfd') },
+        ...backends.map((b) => ({ name: `sd-activate notify({ FDSTORE: 1 }, { fds }), ${b} backend`, run: ours('fdstore')(b) })),
+      ] });
+    groups.push({ title: 'barrier round trip', reference: 'libsystemd sd_notify_barrier (C, blocking)', target: 1.5, targetOf: /^sd-activate/,
+      contenders: [
+        { name: 'libsystemd sd_notify_barrier (C, blocking)', calls: 2000, run: c('sdbarrier') },
+        { name: 'raw pipe + sendmsg + poll (C)', calls: 2000, run: c('rawbarrier') },
+        ...backends.map((b) => ({ name: `sd-activate await barrier(), ${b} backend`, calls: 2000, run: ours('barrier')(b) })),
+      ] });
   } else {
-    console.error('sd-notify npm package could not be built here; skipped');
-  }
-  if (spawnSync('systemd-notify', ['--help'], { stdio: 'ignore' }).status === 0) {
-    contenders.push({
-      name: 'spawn systemd-notify --status',
-      calls: 40,
-      run: (n) => { const j = JSON.parse(runJson(process.execPath, [worker, 'systemd-notify', String(n)], env)); return [j.nsPerCall, j.failed]; },
-    });
+    console.error('no libsystemd (pkg-config): the FDSTORE and barrier groups, measured against it, are skipped');
   }
 
-  const samples = new Map(contenders.map((c) => [c.name, []]));
-  const failures = new Map(contenders.map((c) => [c.name, 0]));
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const c of contenders) {
-      const [ns, failed] = c.run(c.calls ?? CALLS);
-      samples.get(c.name).push(Number(ns));
-      failures.set(c.name, failures.get(c.name) + Number(failed));
+  const all = groups.flatMap((g) => g.contenders);
+  const met = new Map();
+  for (let run = 1; run <= RUNS; run++) {
+    const samples = new Map(all.map((x) => [x.name, []]));
+    const ratios = new Map(all.map((x) => [x.name, []]));
+    const failures = new Map(all.map((x) => [x.name, 0]));
+    for (let r = 0; r < ROUNDS + 1; r++) { // round 0 is the warm-up
+      for (const g of groups) {
+        const order = g.contenders.map((_, i) => g.contenders[(i + r) % g.contenders.length]);
+        const round = new Map();
+        for (const x of order) {
+          const [ns, failed] = x.run(x.calls ?? CALLS);
+          round.set(x.name, Number(ns));
+          if (r > 0) failures.set(x.name, failures.get(x.name) + Number(failed));
+        }
+        if (r === 0) continue;
+        for (const x of g.contenders) {
+          samples.get(x.name).push(round.get(x.name));
+          ratios.get(x.name).push(round.get(x.name) / round.get(g.reference));
+        }
+      }
+    }
+    console.log(`\nrun ${run}: ${ROUNDS} paired interleaved rounds (after one warm-up round) of ${CALLS} calls (barrier 2000, spawn 40), ${os.cpus().length} cores`);
+    for (const g of groups) {
+      console.log(`\n${g.title}\n| contender | per call (min / median) | median of per-round ratio to the first | failed calls |`);
+      console.log('|---|---:|---:|---:|');
+      for (const x of g.contenders) {
+        const sorted = samples.get(x.name).slice().sort((a, b) => a - b);
+        const per = (m) => (m >= 1e6 ? `${(m / 1e6).toFixed(2)} ms` : `${(m / 1000).toFixed(2)} µs`);
+        const ratio = median(ratios.get(x.name));
+        console.log(`| ${x.name} | ${per(sorted[0])} / ${per(median(sorted))} | ${ratio.toFixed(2)}x | ${failures.get(x.name)} |`);
+        if (g.targetOf.test(x.name)) met.set(x.name, [...(met.get(x.name) ?? []), { ratio, ok: ratio <= g.target, target: g.target }]);
+      }
     }
   }
   receiver.kill('SIGTERM');
   await new Promise((r) => receiver.once('close', r));
   fs.rmSync(dir, { recursive: true, force: true });
-
-  const raw = median(samples.get(contenders[0].name));
-  console.log(`\nnotify cost per call: ${ROUNDS} interleaved rounds of ${CALLS} calls (spawn: 40), medians, ${os.cpus().length} cores`);
-  console.log('| contender | per call | vs raw loop | failed calls |');
-  console.log('|---|---:|---:|---:|');
-  for (const c of contenders) {
-    const m = median(samples.get(c.name));
-    const per = m >= 1e6 ? `${(m / 1e6).toFixed(2)} ms` : `${(m / 1000).toFixed(2)} µs`;
-    console.log(`| ${c.name} | ${per} | ${(m / raw).toFixed(2)}x | ${failures.get(c.name)} |`);
+  console.log('\ntargets (issue 16): median of per-round ratios, per run');
+  for (const [name, runs] of met) {
+    console.log(`- ${name}: <= ${runs[0].target}x in ${runs.filter((x) => x.ok).length} of ${runs.length} runs (${runs.map((x) => `${x.ratio.toFixed(2)}x`).join(', ')})`);
   }
 }
 main().catch((e) => { console.error(e); process.exit(1); });

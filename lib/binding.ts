@@ -12,7 +12,7 @@
  *
  * @internal
  */
-import * as path from 'node:path';
+import path = require('node:path');
 import { errno } from './errno';
 
 /** Which implementation of the sd-daemon protocols runs. */
@@ -99,6 +99,8 @@ export interface NativeBinding {
    * empty text or a NUL byte, `-ENAMETOOLONG` for a path too long).
    */
   notify(pid: number, state: string, fds: number[], address?: string | null): number;
+  /** `notify(0, state, [])`: the same send, with one argument (the hot path). */
+  notifyState(state: string): number;
   /**
    * socket + setsockopt + bind (+ listen): returns the new fd (CLOEXEC) or `-errno`.
    * kind: `tcp`, `udp`, `unix`, `unix-dgram`, `seqpacket` (anything else: `-EINVAL`).
@@ -130,10 +132,18 @@ export interface NativeBinding {
    * loop alive. At most 1024 fds, each >= 0 (else a `TypeError`).
    */
   ReadableWatch: new (fds: number[], onReadable: (fd: number) => void) => { close(): void };
+  /**
+   * `sd_notify_barrier(3)` on the event loop: sends `BARRIER=1` with the
+   * write end of a fresh pipe (to `address`, else `NOTIFY_SOCKET`) and calls
+   * `onDone` once, when the manager has closed its copy. `sent`: 1 waiting,
+   * 0 nowhere to send (`onDone` is never called), `-errno` the send failed.
+   * `close()` (idempotent) stops waiting; until then it keeps the loop alive.
+   */
+  Barrier: new (address: string | null, onDone: () => void) => { close(): void; readonly sent: number };
 }
 
-/** The error that kept the addon from loading, or `undefined` when it loaded. */
-export let loadError: Error | undefined;
+/** The error that kept the addon from loading, or `undefined` when it loaded (or was not loaded yet). */
+let loadErr: Error | undefined;
 
 function unavailable(): NativeBinding {
   return {
@@ -150,6 +160,7 @@ function unavailable(): NativeBinding {
     booted: () => 0,
     watchdogEnabled: () => ({ result: 0, usec: 0 }),
     notify: () => 0, // not sent, to NOTIFY_SOCKET or to an explicit address
+    notifyState: () => 0,
     openSocket: () => errno.ENOSYS,
     NotifyReceiver: class {
       readonly fd = -1;
@@ -164,6 +175,10 @@ function unavailable(): NativeBinding {
       }
       close(): void {}
     },
+    Barrier: class {
+      readonly sent = 0; // nowhere to send
+      close(): void {}
+    },
   };
 }
 
@@ -171,7 +186,7 @@ function load(): NativeBinding {
   const root = path.join(__dirname, '..');
   if (process.platform !== 'linux') {
     // systemd is Linux-only: no addon is built or shipped for other systems.
-    loadError = new Error(`sd-activate's native addon is Linux-only (this is ${process.platform}-${process.arch})`);
+    loadErr = new Error(`sd-activate's native addon is Linux-only (this is ${process.platform}-${process.arch})`);
     return unavailable();
   }
   try {
@@ -190,7 +205,7 @@ function load(): NativeBinding {
     const gypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
     return gypBuild(root);
   } catch (err) {
-    loadError = err instanceof Error ? err : new Error(String(err));
+    loadErr = err instanceof Error ? err : new Error(String(err));
     return unavailable();
   }
 }
@@ -201,8 +216,9 @@ function load(): NativeBinding {
  * errors, `''` when it loaded. @internal
  */
 export function loadProblem(): string {
-  if (!loadError) return '';
-  const reason = loadError.message.split('\n')[0] ?? '';
+  const err = loadError();
+  if (!err) return '';
+  const reason = err.message.split('\n')[0] ?? '';
   if (process.platform !== 'linux') return `${reason}; systemd socket activation and notify exist on Linux only`;
   const fix = /No native build was found/.test(reason)
     ? `the package has no prebuilt binary for linux-${process.arch}; install a C++ compiler, make and python3, ` +
@@ -211,5 +227,19 @@ export function loadProblem(): string {
   return `${reason}; ${fix}`;
 }
 
-/** The loaded binding (or the unavailable fallback). @internal */
-export const native: NativeBinding = load();
+let binding: NativeBinding | undefined;
+
+/**
+ * The addon, loaded on first use (or the unavailable fallback): a process
+ * that never probes a socket or sends a notification never loads it. The
+ * addon chooses its backend (and loads libsystemd) on first use too. @internal
+ */
+export function native(): NativeBinding {
+  return binding ?? (binding = load());
+}
+
+/** The error that kept the addon from loading (loading it first), or `undefined`. @internal */
+export function loadError(): Error | undefined {
+  native();
+  return loadErr;
+}

@@ -4,7 +4,7 @@
  * Node-style system error (`code`, `errno`, `syscall`), and policy refusals
  * become {@link SdActivateError}s with stable string codes.
  */
-import * as util from 'node:util';
+import util = require('node:util');
 
 /** A failed system call, shaped like Node's own system errors. */
 export interface SystemError extends Error {
@@ -104,14 +104,15 @@ const errnoNames = new Map<number, { code: string; text: string }>();
  * @param result - the raw `-errno` (a positive errno is accepted too)
  * @param syscall - the sd-daemon(3) function or system call that failed
  * @param detail - optional context appended to the message (e.g. `fd 3`)
+ * @param frames - how many stack frames to capture (at most Node's `Error.stackTraceLimit`)
  */
-export function systemError(result: number, syscall: string, detail?: string): SystemError {
+export function systemError(result: number, syscall: string, detail?: string, frames = 3): SystemError {
   const errno = -Math.abs(result);
   const { code, text } = errnoName(errno);
   // A short stack (the caller's frames): capturing Node's default 10 was most of a
-  // failed send's cost (EAGAIN from a full manager queue is an expected, hot failure).
+  // failed send's cost.
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = Math.min(limit, 3);
+  Error.stackTraceLimit = Math.min(limit, frames);
   const err = new Error(`${syscall} failed: ${code} (${text})${detail ? `: ${detail}` : ''}`) as SystemError;
   Error.stackTraceLimit = limit;
   err.code = code;

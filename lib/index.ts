@@ -16,7 +16,12 @@ export type { BackendName } from './binding';
  * addon could not load, e.g. not Linux: nothing is inherited and notify
  * returns false).
  */
-export const backend: BackendName = native.backend;
+export declare const backend: BackendName;
+// A getter, so that importing the package loads no addon: it loads (and the
+// addon chooses its backend) on first read. In the one form Node's ESM loader
+// recognises as a named export of a CommonJS module.
+const addon = { get backend(): BackendName { return native().backend; } };
+Object.defineProperty(exports, 'backend', { enumerable: true, get: function () { return addon.backend; } });
 
 /** Facts about the native layer, for diagnostics. */
 export interface BackendInfo {
@@ -42,11 +47,11 @@ export interface BackendInfo {
  */
 export function backendInfo(): BackendInfo {
   return {
-    backend: native.backend,
-    linkage: native.linkage,
-    libsystemdVersion: native.libsystemdVersion,
-    libsystemdPath: native.libsystemdPath,
-    loadError: nativeLoadError,
+    backend: native().backend,
+    linkage: native().linkage,
+    libsystemdVersion: native().libsystemdVersion,
+    libsystemdPath: native().libsystemdPath,
+    loadError: nativeLoadError(),
   };
 }
 

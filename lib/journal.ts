@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 
 /**
  * Where sd-activate writes its log lines: any object with `info` and `warn`

@@ -26,22 +26,15 @@
  *
  * @see sd_notify(3)
  */
-import * as net from 'node:net';
-import * as os from 'node:os';
-import { native } from './binding';
+import os = require('node:os');
+import { loadError, native } from './binding';
 import { invalid, SdActivateError, systemError } from './errors';
 import { fieldValue, formatState, type NotifyValue } from './notify-state';
 
 export type { NotifyValue } from './notify-state';
-import { socketFd } from './sockets';
 import { hiddenNotifySocket, slot } from './slot';
 import { integer, intInRange, msToUsec, own } from './validate';
 
-/** 16 random hex digits; node:crypto is loaded on first use (it costs milliseconds at import). */
-function randomHex(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('node:crypto') as typeof import('node:crypto')).randomBytes(8).toString('hex');
-}
 
 
 /** Options of {@link notify} and the helpers built on it. */
@@ -103,7 +96,7 @@ export function notify(fields: Record<string, NotifyValue> | string, options: No
   const address = hidden ?? process.env.NOTIFY_SOCKET;
   let r: number;
   try {
-    r = hidden === undefined ? native.notify(pid, state, fds) : native.notify(pid, state, fds, hidden);
+    r = hidden === undefined ? native().notify(pid, state, fds) : native().notify(pid, state, fds, hidden);
   } finally {
     delete process.env.NOTIFY_SOCKET;
     if (hidden !== undefined) slot().notifySocket = undefined;
@@ -120,14 +113,17 @@ const NO_FDS: number[] = [];
  */
 function send(pid: number, state: string, fds: number[] = NO_FDS): boolean {
   const hidden = hiddenNotifySocket();
-  const r = hidden === undefined ? native.notify(pid, state, fds) : native.notify(pid, state, fds, hidden);
+  const r = hidden !== undefined ? native().notify(pid, state, fds, hidden)
+    : pid === 0 && fds.length === 0 ? native().notifyState(state) : native().notify(pid, state, fds);
   return r < 0 ? result(r, state, hidden ?? process.env.NOTIFY_SOCKET) : r > 0;
 }
 
 function result(r: number, state: string, address: string | undefined): boolean {
   if (r < 0) {
     const nl = state.indexOf('\n');
-    throw systemError(r, 'sd_notify', `${nl < 0 ? state : state.slice(0, nl)} to NOTIFY_SOCKET=${address ?? ''}`);
+    // No stack: EAGAIN from a full manager queue is an expected, hot failure,
+    // and the message says what was sent where (the stack was most of its cost).
+    throw systemError(r, 'sd_notify', `${nl < 0 ? state : state.slice(0, nl)} to NOTIFY_SOCKET=${address ?? ''}`, 0);
   }
   return r > 0;
 }
@@ -273,37 +269,17 @@ export function extendTimeout(ms: number): boolean {
   return notify({ EXTEND_TIMEOUT_USEC: msToUsec(ms, 'extendTimeout') });
 }
 
-let barrierCounter = 0;
-
-/** A connected AF_UNIX stream pair made with Node's own handles (no threads). */
-function socketPair(): Promise<{ mine: net.Socket; theirs: net.Socket }> {
-  return new Promise((resolve, reject) => {
-    barrierCounter += 1;
-    const name = `\0sd-activate-barrier-${process.pid}-${barrierCounter}-${randomHex()}`;
-    const server = net.createServer({ pauseOnConnect: true });
-    let mine: net.Socket | undefined;
-    server.once('connection', (theirs) => {
-      server.close();
-      resolve({ mine: mine as net.Socket, theirs });
-    });
-    server.once('error', reject);
-    server.listen(name, () => {
-      mine = net.connect(name);
-      mine.once('error', (err) => { server.close(); reject(err); });
-    });
-  });
-}
-
 /**
  * Wait until the service manager has processed every notification sent
- * before it: `sd_notify_barrier(3)`. Sends `BARRIER=1` with one end of a
- * fresh socket pair and resolves once the manager has closed it.
+ * before it: `sd_notify_barrier(3)`. Sends `BARRIER=1` with the write end of
+ * a fresh pipe and resolves once the manager has closed its copy.
  *
  * Never blocks the event loop and uses no thread-pool thread: the datagram is
- * sent non-blocking (a full queue rejects with `EAGAIN` at once) and the close
- * is seen by an ordinary Node socket. (libsystemd's `sd_notify_barrier` on a
- * worker thread would block that thread in `sendmsg` while the manager's
- * queue is full — and a thread stuck there keeps the process from exiting.)
+ * sent non-blocking (a full queue rejects with `EAGAIN` at once) and the
+ * pipe's hang-up is watched by the event loop itself (the addon's `Barrier`).
+ * (libsystemd's `sd_notify_barrier` on a worker thread would block that
+ * thread in `sendmsg` while the manager's queue is full — and a thread stuck
+ * there keeps the process from exiting.)
  *
  * @param timeoutMs - how long to wait for the manager (default 5000)
  * @returns `true` once confirmed; `false` when not supported (`NOTIFY_SOCKET` unset)
@@ -316,41 +292,24 @@ function socketPair(): Promise<{ mine: net.Socket; theirs: net.Socket }> {
  * status('migrated'); await barrier(); process.exit(0); // the manager saw the status
  * ```
  */
-export async function barrier(timeoutMs = 5000): Promise<boolean> {
-  if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-    invalid(`barrier timeout must be a number of milliseconds >= 0 (got ${String(timeoutMs)})`);
-  }
-  if (native.backend === 'unavailable' || (process.env.NOTIFY_SOCKET === undefined && hiddenNotifySocket() === undefined)) return false;
-  const { mine, theirs } = await socketPair();
-  let sent: boolean;
-  try {
-    sent = notify({ BARRIER: 1 }, { fds: [socketFd(theirs)] });
-  } catch (err) {
-    mine.destroy();
-    throw err;
-  } finally {
-    // Only the manager's copy (in flight or received) keeps the pair open now.
-    theirs.destroy();
-  }
-  if (!sent) {
-    mine.destroy();
-    return false;
-  }
+export function barrier(timeoutMs = 5000): Promise<boolean> {
   return new Promise<boolean>((resolve, reject) => {
-    const onClose = (): void => {
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+      invalid(`barrier timeout must be a number of milliseconds >= 0 (got ${String(timeoutMs)})`);
+    }
+    const hidden = hiddenNotifySocket();
+    if ((hidden === undefined && process.env.NOTIFY_SOCKET === undefined) || loadError() !== undefined) return resolve(false);
+    let timer: NodeJS.Timeout | undefined;
+    const b = new (native().Barrier)(hidden ?? null, () => {
       if (timer) clearTimeout(timer);
       resolve(true);
-    };
-    const timer = Number.isFinite(timeoutMs)
-      ? setTimeout(() => {
-        mine.off('close', onClose);
-        mine.destroy();
-        reject(new SdActivateError('ERR_SD_BARRIER_TIMEOUT',
-          `the service manager did not confirm BARRIER=1 within ${timeoutMs} ms`));
-      }, timeoutMs)
-      : undefined;
-    mine.on('error', () => {}); // a reset is as good as a close here
-    mine.once('close', onClose);
-    mine.resume();
+    });
+    if (b.sent <= 0) return void (b.sent === 0 ? resolve(false) : result(b.sent, 'BARRIER=1', hidden ?? process.env.NOTIFY_SOCKET));
+    if (Number.isFinite(timeoutMs)) {
+      timer = setTimeout(() => {
+        b.close();
+        reject(new SdActivateError('ERR_SD_BARRIER_TIMEOUT', `the service manager did not confirm BARRIER=1 within ${timeoutMs} ms`));
+      }, timeoutMs);
+    }
   });
 }

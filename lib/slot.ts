@@ -11,7 +11,7 @@
  *
  * @internal
  */
-import * as path from 'node:path';
+import path = require('node:path');
 
 /** The process-global slot (protocol version 1). @internal */
 export interface ProcessSlot {
@@ -69,7 +69,8 @@ export function slot(): ProcessSlot {
 export function takeOwnership(role: 'activate' | 'preload', activate: ProcessSlot['activate']): 'mine' | NonNullable<ProcessSlot['owner']> {
   const s = slot();
   if (s.owner === undefined) {
-    s.owner = { dir: packageDir, version: packageVersion(), role };
+    // The version is read (package.json) only when another copy asks.
+    s.owner = { dir: packageDir, get version() { return packageVersion(); }, role };
     s.activate = activate;
     return 'mine';
   }

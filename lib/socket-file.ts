@@ -11,8 +11,8 @@
  *
  * @internal
  */
-import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
+import fs = require('node:fs');
+import nodePath = require('node:path');
 import { probeUnixSocket } from './sockets';
 
 /** What {@link removeStaleSocketFile} found and did. @internal */

@@ -4,8 +4,8 @@
  * cached), `sd_is_socket_inet`/`sd_is_socket_unix`, and a socket probe.
  */
 import type * as dgram from 'node:dgram';
-import * as fs from 'node:fs';
-import * as net from 'node:net';
+import fs = require('node:fs');
+import net = require('node:net');
 import { native, type RawSocketInfo } from './binding';
 import { errno } from './errno';
 import { check, invalid, systemError, type SystemError } from './errors';
@@ -59,13 +59,15 @@ export function consume(options: ListenFdsOptions = {}): Consumed {
   options = own(options, 'listenFds options');
   const env: Consumed['env'] = {};
   for (const k of LISTEN_ENV) if (process.env[k] !== undefined) env[k] = process.env[k];
-  const { result, names } = native.listenFds();
+  // Without LISTEN_PID, sd_listen_fds() returns 0 before reading anything else:
+  // answer that here, and a process started without sockets never loads the addon.
+  const { result, names } = env.LISTEN_PID === undefined ? { result: 0, names: [] } : native().listenFds();
   consumed = { fds: [], env };
   if (result < 0) {
     consumed.error = systemError(result, 'sd_listen_fds_with_names',
       `LISTEN_FDS=${JSON.stringify(env.LISTEN_FDS)} LISTEN_FDNAMES=${JSON.stringify(env.LISTEN_FDNAMES)}`);
     if (result === errno.EINVAL && env.LISTEN_FDNAMES !== undefined) {
-      const n = native.listenFds(false).result;
+      const n = native().listenFds(false).result;
       if (n > 0) consumed.unnamed = Array.from({ length: n }, (_, i) => ({ fd: LISTEN_FDS_START + i, name: 'unknown' }));
     }
   } else {
@@ -151,7 +153,7 @@ export function isSocketInet(fd: number, query: InetSocketQuery = {}): boolean {
   if (family < 0) invalid(`family must be 4 or 6 (got ${String(query.family)})`);
   const port = intInRange(query.port ?? 0, 'port', 0, 65535);
   const listening = listeningArg(query.listening);
-  const r = native.isSocketInet(fdArg(fd), family, sockType(query.type), listening, port);
+  const r = native().isSocketInet(fdArg(fd), family, sockType(query.type), listening, port);
   return check(r, 'sd_is_socket_inet', `fd ${fd}`) > 0;
 }
 
@@ -181,7 +183,7 @@ export function isSocketUnix(fd: number, query: UnixSocketQuery = {}): boolean {
   query = own(query, 'query');
   const listening = listeningArg(query.listening);
   if (query.path !== undefined && typeof query.path !== 'string') invalid('path must be a string');
-  const r = native.isSocketUnix(fdArg(fd), sockType(query.type), listening, query.path ?? null);
+  const r = native().isSocketUnix(fdArg(fd), sockType(query.type), listening, query.path ?? null);
   return check(r, 'sd_is_socket_unix', `fd ${fd}`) > 0;
 }
 
@@ -203,7 +205,7 @@ export interface SocketDescription extends RawSocketInfo {
  * ```
  */
 export function describeSocket(fd: number): SocketDescription {
-  const r = native.describeSocket(fdArg(fd));
+  const r = native().describeSocket(fdArg(fd));
   if (typeof r === 'number') throw systemError(r, 'fstat', `fd ${fd}`);
   return { fd, ...r };
 }
@@ -240,7 +242,7 @@ export function formatSocket(d: RawSocketInfo, options: { state?: boolean } = {}
  * @throws {@link SdActivateError} `ERR_SD_INVALID_ARGUMENT` when fd is not a 32-bit integer
  */
 export function closeFd(fd: number): void {
-  check(native.close(fdArg(fd)), 'close', `fd ${fd}`);
+  check(native().close(fdArg(fd)), 'close', `fd ${fd}`);
 }
 
 /**
@@ -252,7 +254,7 @@ export function closeFd(fd: number): void {
  * @internal
  */
 export function dupFd(fd: number): number {
-  const r = native.dup(fdArg(fd));
+  const r = native().dup(fdArg(fd));
   check(r, 'fcntl', `F_DUPFD_CLOEXEC of fd ${fd}`);
   return r;
 }
@@ -277,7 +279,7 @@ export function inodeOf(fd: number): number | undefined {
  * @see sd_booted(3)
  */
 export function booted(): boolean {
-  return check(native.booted(), 'sd_booted') > 0;
+  return check(native().booted(), 'sd_booted') > 0;
 }
 
 /**

@@ -36,7 +36,7 @@ export interface WatchdogInfo {
  * ```
  */
 export function watchdogEnabled(): WatchdogInfo {
-  const { result, usec } = native.watchdogEnabled();
+  const { result, usec } = native().watchdogEnabled();
   check(result, 'sd_watchdog_enabled', `WATCHDOG_USEC=${JSON.stringify(process.env.WATCHDOG_USEC)} WATCHDOG_PID=${JSON.stringify(process.env.WATCHDOG_PID)}`);
   return result > 0 ? { enabled: true, usec } : { enabled: false, usec: 0 };
 }

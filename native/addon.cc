@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include <atomic>
 #include <string>
@@ -26,15 +27,31 @@
 namespace sdact {
 namespace {
 
-const Backend* backend = nullptr;
+const Backend* chosen = nullptr;
 const char* libsystemd_path = "";
 
+// The backend, chosen on first use, so that loading the addon costs no dlopen
+// of libsystemd (and its libraries) until something needs it.
 // SD_ACTIVATE_BACKEND=builtin forces the builtin backend even where
 // libsystemd is available (used to run the suite over both).
-void choose_backend() {
+const Backend* backend() {
+  if (chosen) return chosen;
   const char* want = getenv("SD_ACTIVATE_BACKEND");
-  const Backend* lib = libsystemd_backend(&libsystemd_path);
-  backend = (lib && !(want && strcmp(want, "builtin") == 0)) ? lib : builtin_backend();
+  const Backend* lib = (want && strcmp(want, "builtin") == 0) ? nullptr : libsystemd_backend(&libsystemd_path);
+  chosen = lib ? lib : builtin_backend();
+  return chosen;
+}
+
+bool is_libsystemd() { return strcmp(backend()->name, "libsystemd") == 0; }
+
+Napi::Value BackendName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), backend()->name); }
+Napi::Value Linkage(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), backend()->linkage); }
+Napi::Value LibsystemdVersion(const Napi::CallbackInfo& info) {
+  long version = is_libsystemd() ? libsystemd_version() : 0;
+  return Napi::String::New(info.Env(), version > 0 ? std::to_string(version) : std::string());
+}
+Napi::Value LibsystemdPath(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), is_libsystemd() ? libsystemd_path : "");
 }
 
 // listenFds(withNames = true): without names, sd_listen_fds_with_names(0, NULL),
@@ -44,7 +61,7 @@ Napi::Value ListenFds(const Napi::CallbackInfo& info) {
   bool with_names = arg_optional_bool(info, 0, true);
   SDACT_RETURN_IF_EXCEPTION(env);
   char** names = nullptr;
-  int r = backend->listen_fds_with_names(0, with_names ? &names : nullptr);
+  int r = backend()->listen_fds_with_names(0, with_names ? &names : nullptr);
   Napi::Array list = Napi::Array::New(env);
   if (r > 0 && names) {
     for (uint32_t i = 0; names[i]; i++) list.Set(i, Napi::String::New(env, names[i]));
@@ -64,7 +81,7 @@ Napi::Value IsSocketInet(const Napi::CallbackInfo& info) {
   int fd = arg_int(info, 0), family = arg_int(info, 1), type = arg_int(info, 2);
   int listening = arg_int(info, 3), port = arg_int(info, 4);
   SDACT_RETURN_IF_EXCEPTION(env);
-  return Napi::Number::New(env, backend->is_socket_inet(fd, family, type, listening, (uint16_t)port));
+  return Napi::Number::New(env, backend()->is_socket_inet(fd, family, type, listening, (uint16_t)port));
 }
 
 Napi::Value IsSocketUnix(const Napi::CallbackInfo& info) {
@@ -73,9 +90,9 @@ Napi::Value IsSocketUnix(const Napi::CallbackInfo& info) {
   std::string path;
   bool has_path = arg_optional_string(info, 3, &path);
   SDACT_RETURN_IF_EXCEPTION(env);
-  if (!has_path) return Napi::Number::New(env, backend->is_socket_unix(fd, type, listening, nullptr, 0));
+  if (!has_path) return Napi::Number::New(env, backend()->is_socket_unix(fd, type, listening, nullptr, 0));
   if (!path.empty() && path[0] == '@') path[0] = 0;  // abstract: leading NUL, explicit length
-  return Napi::Number::New(env, backend->is_socket_unix(fd, type, listening, path.data(), path.size()));
+  return Napi::Number::New(env, backend()->is_socket_unix(fd, type, listening, path.data(), path.size()));
 }
 
 Napi::Value DescribeSocket(const Napi::CallbackInfo& info) {
@@ -117,13 +134,13 @@ Napi::Value Dup(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Booted(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), backend->booted());
+  return Napi::Number::New(info.Env(), backend()->booted());
 }
 
 Napi::Value WatchdogEnabled(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint64_t usec = 0;
-  int r = backend->watchdog_enabled(0, &usec);
+  int r = backend()->watchdog_enabled(0, &usec);
   Napi::Object out = Napi::Object::New(env);
   out.Set("result", r);
   out.Set("usec", Napi::Number::New(env, (double)(r > 0 ? usec : 0)));
@@ -141,6 +158,30 @@ Napi::Value Notify(const Napi::CallbackInfo& info) {
   SDACT_RETURN_IF_EXCEPTION(env);
   return Napi::Number::New(env, notify_nonblocking(pid, state, fds.data(), (unsigned)fds.size(),
                                                    explicit_address ? &address : nullptr));
+}
+
+// notify(0, state, []) to NOTIFY_SOCKET, the hot path of status(), ready() and
+// co.: one argument, read with plain N-API, the text copied to the stack when
+// it fits (no allocation per call).
+napi_value NotifyState(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg = nullptr, out = nullptr;
+  size_t len = 0;
+  if (napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr) != napi_ok || argc < 1 ||
+      napi_get_value_string_utf8(env, arg, nullptr, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "argument 1 must be a string");
+    return nullptr;
+  }
+  char small[1024];
+  std::string large;
+  char* text = small;
+  if (len >= sizeof(small)) {
+    large.resize(len + 1);
+    text = large.data();
+  }
+  napi_get_value_string_utf8(env, arg, text, len + 1, &len);
+  napi_create_int32(env, notify_nonblocking(0, std::string_view(text, len), nullptr, 0, nullptr), &out);
+  return out;
 }
 
 Napi::Value OpenSocket(const Napi::CallbackInfo& info) {
@@ -357,16 +398,93 @@ class ReadableWatch : public Napi::ObjectWrap<ReadableWatch> {
   Napi::ThreadSafeFunction tsfn_;
 };
 
+// sd_notify_barrier(3) that never blocks the event loop: BARRIER=1 goes with
+// the write end of a fresh pipe, closed here at once; the manager closes its
+// copy once it has read every message sent before, and the read end's
+// hang-up reaches a libuv poll handle on this thread, which calls onDone.
+// `sent` is 1 (waiting), 0 (nowhere to send: nothing to wait for) or -errno
+// (the send failed, e.g. -EAGAIN). close() (idempotent) stops waiting and
+// drops the call; until then the handle keeps the event loop alive.
+class Barrier : public Napi::ObjectWrap<Barrier> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Barrier",
+                       {InstanceMethod("close", &Barrier::Close), InstanceAccessor("sent", &Barrier::Sent, nullptr)});
+  }
+
+  explicit Barrier(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Barrier>(info) {
+    Napi::Env env = info.Env();
+    std::string address;
+    bool explicit_address = arg_optional_string(info, 0, &address);
+    if (env.IsExceptionPending()) return;
+    if (info.Length() < 2 || !info[1].IsFunction()) {
+      Napi::TypeError::New(env, "onDone must be a function").ThrowAsJavaScriptException();
+      return;
+    }
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+      sent_ = -errno;
+      return;
+    }
+    sent_ = notify_nonblocking(0, "BARRIER=1", &p[1], 1, explicit_address ? &address : nullptr);
+    close(p[1]);  // only the manager's copy (in flight or received) holds the pipe open now
+    uv_loop_t* loop = nullptr;
+    if (sent_ > 0 && (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &poll_, p[0]) != 0)) {
+      sent_ = -EIO;
+    }
+    if (sent_ <= 0) {
+      close(p[0]);
+      return;
+    }
+    fd_ = p[0];
+    poll_.data = this;
+    uv_poll_start(&poll_, UV_READABLE | UV_DISCONNECT, [](uv_poll_t* h, int, int) {
+      static_cast<Barrier*>(h->data)->Finish(true);
+    });
+    done_ = Napi::Persistent(info[1].As<Napi::Function>());
+    Ref();  // alive while waiting, whoever holds the JavaScript object
+  }
+
+ private:
+  // Stop waiting; `fire`: call onDone. The poll handle is freed by libuv's close
+  // callback, which also drops the reference that kept this object alive.
+  void Finish(bool fire) {
+    if (fd_ < 0) return;
+    uv_poll_stop(&poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&poll_), [](uv_handle_t* h) { static_cast<Barrier*>(h->data)->Unref(); });
+    close(fd_);
+    fd_ = -1;
+    if (fire) {
+      Napi::HandleScope scope(Env());
+      done_.MakeCallback(Env().Global(), {});
+    }
+    done_.Reset();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Finish(false);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Sent(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), sent_); }
+
+  uv_poll_t poll_{};
+  int fd_ = -1;
+  int sent_ = 0;
+  Napi::FunctionReference done_;
+};
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  choose_backend();
-  long version = libsystemd_version();
-  bool lib = strcmp(backend->name, "libsystemd") == 0;
-  exports.Set("backend", backend->name);
-  exports.Set("linkage", backend->linkage);
-  exports.Set("libsystemdVersion", lib && version > 0 ? std::to_string(version) : std::string());
-  exports.Set("libsystemdPath", lib ? libsystemd_path : "");
+  // Read on first use (the backend is chosen then); enumerable, as plain values would be.
+  const auto e = napi_enumerable;
+  exports.DefineProperties({
+      Napi::PropertyDescriptor::Accessor(env, exports, "backend", BackendName, e),
+      Napi::PropertyDescriptor::Accessor(env, exports, "linkage", Linkage, e),
+      Napi::PropertyDescriptor::Accessor(env, exports, "libsystemdVersion", LibsystemdVersion, e),
+      Napi::PropertyDescriptor::Accessor(env, exports, "libsystemdPath", LibsystemdPath, e),
+  });
   exports.Set("listenFds", Napi::Function::New(env, ListenFds));
   exports.Set("isSocketInet", Napi::Function::New(env, IsSocketInet));
   exports.Set("isSocketUnix", Napi::Function::New(env, IsSocketUnix));
@@ -376,9 +494,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("booted", Napi::Function::New(env, Booted));
   exports.Set("watchdogEnabled", Napi::Function::New(env, WatchdogEnabled));
   exports.Set("notify", Napi::Function::New(env, Notify));
+  napi_value notify_state = nullptr;
+  napi_create_function(env, "notifyState", NAPI_AUTO_LENGTH, NotifyState, nullptr, &notify_state);
+  exports.Set("notifyState", Napi::Value(env, notify_state));
   exports.Set("openSocket", Napi::Function::New(env, OpenSocket));
   exports.Set("NotifyReceiver", NotifyReceiver::Init(env));
   exports.Set("ReadableWatch", ReadableWatch::Init(env));
+  exports.Set("Barrier", Barrier::Init(env));
   return exports;
 }
 

@@ -59,7 +59,7 @@ void inc_sndbuf(int fd) {
 // Send one notify datagram on `fd` (connected, or to `addr`), with
 // SCM_CREDENTIALS for `pid` (0 or our own pid: none) and SCM_RIGHTS for
 // `fds`. `flags` go to sendmsg. 1 or -errno.
-int send_state(int fd, const struct sockaddr_un* addr, int addr_len, pid_t pid, const std::string& state,
+int send_state(int fd, const struct sockaddr_un* addr, int addr_len, pid_t pid, std::string_view state,
                const int* fds, unsigned n_fds, int flags) {
   struct iovec iov = {(void*)state.data(), state.size()};
   struct msghdr mh;
@@ -133,7 +133,7 @@ int open_notify_socket(const char* e, size_t l, struct sockaddr_un* addr, int* l
 
 }  // namespace
 
-int send_fresh(const char* e, size_t l, pid_t pid, const std::string& state, const int* fds, unsigned n_fds,
+int send_fresh(const char* e, size_t l, pid_t pid, std::string_view state, const int* fds, unsigned n_fds,
                bool wait) {
   struct sockaddr_un addr;
   int len;
@@ -216,7 +216,7 @@ bool stale(int r) {
 // libsystemd sends every message: the kernel then reports whatever it checks
 // first (a bad fd in SCM_RIGHTS, or a message too large, before a missing
 // path), which is libsystemd's answer.
-int notify_nonblocking(pid_t pid, const std::string& state, const int* fds, unsigned n_fds,
+int notify_nonblocking(pid_t pid, std::string_view state, const int* fds, unsigned n_fds,
                        const std::string* address) {
   if (address) return send_fresh(address->data(), address->size(), pid, state, fds, n_fds, false);
   const char* e = getenv("NOTIFY_SOCKET");

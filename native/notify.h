@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sdact {
@@ -18,7 +19,7 @@ namespace sdact {
 // with SCM_CREDENTIALS for `pid` (0 or our own pid: none) and SCM_RIGHTS for
 // `fds`. `wait`: block while the receiver's queue is full (else -EAGAIN).
 // 1 or -errno.
-int send_fresh(const char* e, size_t l, pid_t pid, const std::string& state, const int* fds, unsigned n_fds,
+int send_fresh(const char* e, size_t l, pid_t pid, std::string_view state, const int* fds, unsigned n_fds,
                bool wait);
 
 // sd_pid_notify_with_fds() results without ever blocking: 0 when there is
@@ -26,7 +27,7 @@ int send_fresh(const char* e, size_t l, pid_t pid, const std::string& state, con
 // full). `address` null: NOTIFY_SOCKET, read on every call, over one
 // persistent connected socket (main thread only). `address` given: that
 // address text, on a fresh socket (send_fresh), NOTIFY_SOCKET untouched.
-int notify_nonblocking(pid_t pid, const std::string& state, const int* fds, unsigned n_fds,
+int notify_nonblocking(pid_t pid, std::string_view state, const int* fds, unsigned n_fds,
                        const std::string* address);
 
 // One datagram as a notify receiver sees it.

@@ -56,7 +56,8 @@ function resolveTool(id, what) {
 
 function build() {
   if (!fs.existsSync(path.join(root, 'dist', 'index.js')) || !fs.existsSync(CLI)) {
-    run(process.execPath, [resolveTool('typescript/bin/tsc', 'TypeScript'), '-p', 'tsconfig.json']);
+    resolveTool('typescript/package.json', 'TypeScript');
+    run(process.execPath, [path.join(root, 'scripts', 'build-ts.js')]);
   }
   const loads = () => spawnSync(process.execPath, ['-e', `require('node-gyp-build')(${JSON.stringify(root)})`], { cwd: root }).status === 0;
   if (!loads()) {

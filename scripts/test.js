@@ -72,9 +72,7 @@ function newest(dir) {
 // 1. TypeScript.
 const distIndex = path.join(root, 'dist', 'index.js');
 if (!fs.existsSync(distIndex) || fs.statSync(distIndex).mtimeMs < newest(path.join(root, 'lib'))) {
-  const tsDir = path.dirname(require.resolve('typescript/package.json'));
-  const tsc = path.join(tsDir, require('typescript/package.json').bin.tsc);
-  if (run(process.execPath, [tsc, '-p', 'tsconfig.json']) !== 0) process.exit(1);
+  if (run(process.execPath, [path.join(root, 'scripts', 'build-ts.js')]) !== 0) process.exit(1);
 }
 
 // 2. The addon: whatever node-gyp-build finds, else a node-gyp build.

@@ -14,7 +14,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sdact-cli-'));
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const hasIPv6 = (() => {
-  const { native } = require('../dist/binding');
+  const native = require('../dist/binding').native();
   const fd = native.openSocket('tcp', '::1', 0, 1, 1);
   if (fd < 0) return false;
   native.close(fd);
@@ -229,7 +229,7 @@ test('the sockets bound before a failure are released (its unix socket file is r
 
 test('unix socket files: a stale one is replaced, a live one is refused, a regular file is left alone', async () => {
   const stale = path.join(tmp, 'stale.sock');
-  const { native } = require('../dist/binding');
+  const native = require('../dist/binding').native();
   const fd = native.openSocket('unix', stale, 0, 1, -1);
   native.close(fd); // the file stays, nobody listens: stale
   assert.ok(fs.statSync(stale).isSocket());

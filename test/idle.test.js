@@ -13,7 +13,7 @@ const { openSocket, startChild, freePort } = require('./helpers/child');
 const { get } = require('./helpers/http');
 const { slack } = require('./helpers/common');
 const { startReceiver } = require('./helpers/receiver');
-const { native } = require('../dist/binding');
+const native = require('../dist/binding').native();
 
 /** One instance of the idle app on the inherited socket `s` (kept open here). */
 function instance(s, recv, env = {}) {

@@ -47,9 +47,9 @@ describe('backend', () => {
   });
 
   test('the product addon exports exactly what lib/ calls; test-only primitives live in the test addon', () => {
-    assert.deepEqual(Object.keys(native).sort(), ['NotifyReceiver', 'ReadableWatch', 'backend', 'booted', 'close',
+    assert.deepEqual(Object.keys(native).sort(), ['Barrier', 'NotifyReceiver', 'ReadableWatch', 'backend', 'booted', 'close',
       'describeSocket', 'dup', 'isSocketInet', 'isSocketUnix', 'libsystemdPath', 'libsystemdVersion', 'linkage',
-      'listenFds', 'notify', 'openSocket', 'watchdogEnabled']);
+      'listenFds', 'notify', 'notifyState', 'openSocket', 'watchdogEnabled']);
     const testAddon = require('./helpers/test-addon');
     assert.equal(testAddon.backend, native.backend, 'the test addon runs the backend under test');
     for (const k of Object.keys(native)) assert.equal(typeof testAddon[k], typeof native[k], k);
@@ -693,6 +693,8 @@ describe('argument checking in the addon', () => {
         receiver: () => new native.NotifyReceiver(), receiverFn: () => new native.NotifyReceiver('@x'),
         watch: () => new native.ReadableWatch(), watchFds: () => new native.ReadableWatch([-1], () => {}),
         watchFn: () => new native.ReadableWatch([]),
+        barrierClass: () => new native.Barrier(null), barrierAddress: () => new native.Barrier(5, () => {}),
+        notifyStateNone: () => native.notifyState(), notifyStateNumber: () => native.notifyState(5),
       };
       const r = {};
       for (const [k, f] of Object.entries(calls)) {

@@ -64,6 +64,10 @@ describe('delivery to a real receiver', () => {
         await withSocket(rx.address, async () => {
           const texts = [`READY=1\nSTATUS=${unique('fast')}`, `STATUS=héllo ✓ ${unique('utf8')}\nMAINPID=${process.pid}`];
           for (const text of texts) assert.equal(native.notify(0, text, []), 1);
+          // notifyState(text) is notify(0, text, []): short texts on the stack, long ones (> 1 KiB) not.
+          const viaState = [`STATUS=${unique('state')} ✓`, `STATUS=${'x'.repeat(1023)}${unique('edge')}`, `STATUS=${'é'.repeat(3000)}${unique('long')}`];
+          for (const text of viaState) assert.equal(native.notifyState(text), 1);
+          texts.push(...viaState);
           const slow = `STATUS=${unique('async')}`;
           assert.equal(await testAddon.notifyAsync(0, slow, []), 1);
           for (const text of [...texts, slow]) {

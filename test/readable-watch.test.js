@@ -216,7 +216,9 @@ describe('ReadableWatch: stopping', () => {
         assert.equal(await w.fired, tcp.fd);
         w.close();
       }
-      assert.deepEqual(count(), before);
+      // No growth: an fd of the test runner's own may close meanwhile, never one more open.
+      const after = count();
+      assert.ok(after.fds <= before.fds && after.threads <= before.threads, `before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`);
     } finally {
       client.destroy();
       native.close(tcp.fd);

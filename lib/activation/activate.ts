@@ -5,8 +5,8 @@
  * listeners, settle the rejected, plan the targets) and returns an
  * {@link Activation} that tells each listener where to listen.
  */
-import * as dgram from 'node:dgram';
-import * as net from 'node:net';
+import type * as dgram from 'node:dgram';
+import net = require('node:net');
 import { native, type BackendName, type RawSocketInfo } from '../binding';
 import { EX_CONFIG, SdActivateError } from '../errors';
 import type { Logger } from '../journal';
@@ -277,9 +277,9 @@ export class Activation<C extends Record<string, ListenerConfig> = Record<string
         }
         const s = factory(t, i);
         const kind = this.#get(name).kind;
-        if (kind === 'stream' ? !(s instanceof net.Server) : !(s instanceof dgram.Socket)) {
+        if (kind === 'stream' ? !(s instanceof net.Server) : !(s instanceof dgramSocket())) {
           throw new SdActivateError('ERR_SD_INVALID_ARGUMENT', `listen(): factory for ${JSON.stringify(name)} returned ` +
-            `${s === null ? 'null' : s instanceof dgram.Socket || s instanceof net.Server ? `a ${s.constructor.name}` : typeof s}, not a ` +
+            `${s === null ? 'null' : s instanceof dgramSocket() || s instanceof net.Server ? `a ${s.constructor.name}` : typeof s}, not a ` +
             (kind === 'stream' ? 'net.Server (http, https, http2, tls) for this stream listener' : 'dgram.Socket for this datagram listener'));
         }
         started.push(s);
@@ -365,7 +365,7 @@ export class Activation<C extends Record<string, ListenerConfig> = Record<string
       listeners[name] = { inherited: mine.length > 0, adopted: mine, targets, held: held.map((h) => targetText(h.target)) };
     }
     return {
-      backend: native.backend,
+      backend: native().backend,
       environment: this.#environment,
       env: { ...this.#env },
       listeners,
@@ -404,7 +404,7 @@ function startOne(s: Listenable, t: ListenTarget): Promise<void> {
     s.once('error', onError);
     s.once('listening', onListening);
     try {
-      if (s instanceof dgram.Socket) s.bind(t as dgram.BindOptions);
+      if (!(s instanceof net.Server)) s.bind(t as dgram.BindOptions);
       // Node reads `backlog` from the options only for port/path; for { fd } only as an argument.
       else if ('fd' in t && 'backlog' in t && t.backlog !== undefined) s.listen(t, t.backlog);
       else s.listen(t);
@@ -416,10 +416,16 @@ function startOne(s: Listenable, t: ListenTarget): Promise<void> {
   });
 }
 
+/** `dgram.Socket`, loaded when a datagram listener is started (most apps never need node:dgram). */
+function dgramSocket(): typeof dgram.Socket {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node:dgram') as typeof dgram).Socket;
+}
+
 function closeQuietly(s: Listenable): Promise<void> {
   return new Promise((resolve) => {
     try {
-      if (s instanceof dgram.Socket) s.close(() => resolve());
+      if (!(s instanceof net.Server)) s.close(() => resolve());
       else if (s.listening) s.close(() => resolve());
       else resolve();
     } catch {

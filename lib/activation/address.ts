@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import * as net from 'node:net';
+import net = require('node:net');
 import type { RawSocketInfo } from '../binding';
 
 /** The address set a socket exposes or a bind entry allows, per family: everything, one address key, or nothing. @internal */
@@ -85,10 +85,10 @@ export function parseIp(text: string): ParsedIp | null {
   const scope = pct >= 0 ? s.slice(pct + 1) : '';
   const addr = pct >= 0 ? s.slice(0, pct) : s;
   if (pct >= 0 && scope === '') return null;
-  if (net.isIPv4(addr) && pct < 0) {
-    const b = parseV4(addr);
-    return b ? { family: 4, bytes: b, scope: '' } : null;
-  }
+  // parseV4 accepts exactly what net.isIPv4 does (dotted decimal, no leading
+  // zeros), without compiling Node's large address regex on the first call.
+  const v4 = pct < 0 ? parseV4(addr) : null;
+  if (v4) return { family: 4, bytes: v4, scope: '' };
   if (!net.isIPv6(addr)) return null;
   const b = parseV6(addr);
   return b ? { family: 6, bytes: b, scope } : null;

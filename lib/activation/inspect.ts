@@ -8,9 +8,9 @@
  *
  * @internal
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import { loadProblem, native } from '../binding';
+import fs = require('node:fs');
+import os = require('node:os');
+import { loadError, loadProblem } from '../binding';
 import type { Candidate } from './match';
 import type { ActivationPlan, PlanOptions } from './plan';
 import { consume, describeSocket, inodeOf, type LISTEN_ENV } from '../sockets';
@@ -64,7 +64,7 @@ export function inspect(options: { unsetEnvironment?: boolean } = {}): Inspectio
   let fds = c.fds;
   const envText = `LISTEN_PID=${JSON.stringify(env.LISTEN_PID ?? null)} LISTEN_FDS=${JSON.stringify(env.LISTEN_FDS ?? null)}` +
     (env.LISTEN_FDNAMES !== undefined ? ` LISTEN_FDNAMES=${JSON.stringify(env.LISTEN_FDNAMES)}` : '');
-  if (native.backend === 'unavailable' && env.LISTEN_FDS !== undefined) {
+  if (env.LISTEN_FDS !== undefined && loadError() !== undefined) {
     environment = 'unavailable';
     warnings.push(warning('SD_ACTIVATE_UNAVAILABLE', `the service manager passed sockets (${envText}) but the native addon could not load ` +
       `(${loadProblem()}); they are not used and every listener binds itself.`));
@@ -134,9 +134,16 @@ function ipv6Available(): boolean {
   return ipv6Cache;
 }
 
-/** The host facts a plan depends on. @internal */
+/** The host facts a plan depends on, each found when the plan first needs it (most plans need neither). @internal */
 export function hostFacts(): PlanOptions {
-  return { ipv6: ipv6Available(), fdBacklog: somaxconn() };
+  return {
+    get ipv6() {
+      return ipv6Available();
+    },
+    get fdBacklog() {
+      return somaxconn();
+    },
+  };
 }
 
 /** The variable a cluster worker finds its primary's plan in (JSON of an `ActivationPlan`): see `forkWorker()`. @internal */

@@ -12,7 +12,7 @@
  *
  * @internal
  */
-import * as nodePath from 'node:path';
+import nodePath = require('node:path');
 import { describeSet, exposure, overlaps, specificity, within, type AddressSet } from './address';
 import type { RawSocketInfo } from '../binding';
 import type { RejectReason } from '../warnings';

@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 import type { RawSocketInfo } from '../binding';
 import type { Inspection } from './inspect';
 import type { Listener } from './listeners';

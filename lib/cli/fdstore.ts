@@ -76,7 +76,7 @@ export class FdStore {
       }
       this.entries.push({ fd, name, run, dev: st.dev, ino: st.ino });
       kept.add(fd);
-      const d = native.describeSocket(fd);
+      const d = native().describeSocket(fd);
       const what = typeof d === 'number' ? 'fd' : formatSocket(d, { state: false });
       this.log.info(`stored ${what} as ${name} (${this.entries.length} of ${max})`);
     }
@@ -98,7 +98,7 @@ export class FdStore {
         this.log.info(`pid ${pid} removed stored fd ${name}: the one a later run stored is kept`);
         continue;
       }
-      native.close(e.fd);
+      native().close(e.fd);
       this.entries.splice(k, 1);
       this.log.info(`removed stored fd ${name}`);
     }
@@ -109,7 +109,7 @@ export class FdStore {
     for (let k = this.entries.length - 1; k >= 0; k--) {
       const e = this.entries[k] as StoredFd;
       if (e.run !== run) continue;
-      native.close(e.fd);
+      native().close(e.fd);
       this.entries.splice(k, 1);
       this.log.info(`dropped stored fd ${e.name} of pid ${pid}: it never served`);
     }
@@ -117,6 +117,6 @@ export class FdStore {
 
   /** Close every stored fd. */
   close(): void {
-    for (const e of this.entries.splice(0)) native.close(e.fd);
+    for (const e of this.entries.splice(0)) native().close(e.fd);
   }
 }

@@ -38,7 +38,7 @@ export class NotifySocket {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-activate-'));
     this.path = path.join(this.dir, 'notify');
     try {
-      this.receiver = new native.NotifyReceiver(this.path, (text, pid, fds) => {
+      this.receiver = new (native().NotifyReceiver)(this.path, (text, pid, fds) => {
         const drained = pid === process.pid ? this.drains.get(text) : undefined;
         if (drained) {
           this.drains.delete(text);
@@ -63,7 +63,7 @@ export class NotifySocket {
     if (!this.receiver) return Promise.resolve();
     const token = `X_SD_ACTIVATE_DRAIN=${++this.drainSeq}`;
     // Sent to this socket by address: NOTIFY_SOCKET (the command's own manager's) is left alone.
-    const sent = native.notify(0, token, [], this.path);
+    const sent = native().notify(0, token, [], this.path);
     if (sent <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.drains.delete(token); resolve(); }, DRAIN_TIMEOUT_MS);

@@ -9,7 +9,7 @@
  * @internal
  */
 import * as fs from 'node:fs';
-import { loadProblem, native, type RawSocketInfo } from '../binding';
+import { loadError, loadProblem, native, type RawSocketInfo } from '../binding';
 import { errno } from '../errno';
 import { errnoName } from '../errors';
 import { removeOwnSocketFile, removeStaleSocketFile } from '../socket-file';
@@ -50,11 +50,11 @@ function openOne(spec: ListenSpec, backlog: number): number {
   if ((spec.kind === 'tcp' || spec.kind === 'udp') && spec.address === '') {
     // A bare port, as systemd's ListenStream=PORT: IPv6 any-address with the
     // system's IPV6_V6ONLY default (dual-stack), IPv4 where IPv6 is missing.
-    const fd = native.openSocket(spec.kind, '::', spec.port, bl, -1);
+    const fd = native().openSocket(spec.kind, '::', spec.port, bl, -1);
     if (!NO_IPV6.includes(fd)) return fd;
-    return native.openSocket(spec.kind, '0.0.0.0', spec.port, bl, -1);
+    return native().openSocket(spec.kind, '0.0.0.0', spec.port, bl, -1);
   }
-  return native.openSocket(spec.kind, spec.address, spec.port, bl, -1);
+  return native().openSocket(spec.kind, spec.address, spec.port, bl, -1);
 }
 
 /**
@@ -62,7 +62,7 @@ function openOne(spec: ListenSpec, backlog: number): number {
  * released and a {@link CliError} (status 1) names the address and the cause.
  */
 export async function bindSockets(specs: ListenSpec[], names: string[], backlog: number): Promise<BoundSocket[]> {
-  if (native.backend === 'unavailable') {
+  if (loadError() !== undefined) {
     throw new CliError(1, `the native addon did not load, so sockets cannot be bound: ${loadProblem()}`);
   }
   const bound: BoundSocket[] = [];
@@ -73,7 +73,7 @@ export async function bindSockets(specs: ListenSpec[], names: string[], backlog:
       if (isPath) await prepareUnixPath(spec);
       const fd = openOne(spec, backlog);
       if (fd < 0) throw bindError(spec, fd);
-      const d = native.describeSocket(fd);
+      const d = native().describeSocket(fd);
       const info: RawSocketInfo = typeof d === 'number'
         ? { fileType: 'socket', family: '', type: '', listening: false, address: spec.address, port: spec.port, path: '', v6only: false }
         : d;
@@ -98,7 +98,7 @@ export async function bindSockets(specs: ListenSpec[], names: string[], backlog:
 /** Close the sockets and remove the socket files the command created (when still the same inode). */
 export function releaseSockets(sockets: BoundSocket[]): void {
   for (const s of sockets.splice(0)) {
-    if (s.fd >= 0) native.close(s.fd);
+    if (s.fd >= 0) native().close(s.fd);
     if (s.file) removeOwnSocketFile(s.file.path, s.file);
   }
 }

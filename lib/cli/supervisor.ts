@@ -136,7 +136,7 @@ export class Supervisor {
     if (this.traffic || this.holder.shuttingDown) return;
     this.log.info(`waiting for a connection on ${this.sockets.map((s) => s.label).join(', ')} to start ${this.options.command[0]} (--lazy)`);
     try {
-      this.traffic = new native.ReadableWatch(this.sockets.map((s) => s.fd), (fd) => this.onTraffic(fd));
+      this.traffic = new (native().ReadableWatch)(this.sockets.map((s) => s.fd), (fd) => this.onTraffic(fd));
     } catch (err) {
       this.log.error(`cannot wait for a connection: ${(err as Error).message}`);
       this.finish(1);
@@ -400,7 +400,7 @@ export class Supervisor {
   private onNotify(text: string, pid: number, fds: number[]): void {
     const run = this.runs.get(pid) ?? this.exitedRuns.get(pid);
     if (!run) {
-      for (const fd of fds) native.close(fd);
+      for (const fd of fds) native().close(fd);
       if (!this.ignoredPids.has(pid)) {
         this.ignoredPids.add(pid);
         const main = this.current ? ` (pid ${this.current.pid})` : '';
@@ -434,7 +434,7 @@ export class Supervisor {
     }
     // Everything else (including BARRIER=1's pipe) is closed, which is
     // also how a barrier is answered.
-    for (const fd of fds) if (!kept.has(fd)) native.close(fd);
+    for (const fd of fds) if (!kept.has(fd)) native().close(fd);
   }
 
   private cleanup(): void {

@@ -86,10 +86,22 @@ function startChild({ fds = [], listenFds, names, listenPid, env = {}, script, a
 }
 
 /** A port that was free a moment ago (bound, then closed). */
+/**
+ * A port nothing listens on now, for a child to bind itself. Picked below the
+ * kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by
+ * default), where no bind(0) or outgoing connection of another test can take
+ * it between this check and the child's bind; another test's freePort() picks
+ * the same one with odds of 1 in 12,000.
+ */
 function freePort(address = '127.0.0.1') {
-  const s = openSocket('tcp', address, 0, { backlog: -1 });
-  native.close(s.fd);
-  return s.port;
+  for (let i = 0; i < 100; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12768);
+    const fd = native.openSocket('tcp', address, port, -1, -1);
+    if (fd < 0) continue; // in use
+    native.close(fd);
+    return port;
+  }
+  throw new Error(`freePort: no free port in 20000-32767 on ${address}`);
 }
 
 module.exports = { openSocket, runChild, startChild, freePort, FIXTURES };

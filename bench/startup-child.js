@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+'use strict';
+// Child of bench/startup.js: one http server, started one way, that answers
+// one request and exits. Modes:
+//   own PORT         server.listen({ port, host }): binds itself
+//   bare PORT        server.listen({ fd: 3 }): the inherited socket, no library
+//   activate PORTS N require('sd-activate'), activate() with N listeners (N fds
+//                    inherited), activation.listen() on the first
+//   preload PORT     server.listen({ port, host }) under --require sd-activate/register
+//   breakdown PORT N no server: prints the time of each step of the activate
+//                    path (ms, JSON): node:http, require, the addon, the
+//                    backend (libsystemd's dlopen), activate()
+const http = require('node:http');
+const path = require('node:path');
+
+const [mode, portArg, nArg] = process.argv.slice(2);
+const ports = portArg.split(',').map(Number); // one per inherited fd
+const port = ports[0];
+const pkg = path.join(__dirname, '..');
+
+function serve(listen) {
+  const server = http.createServer((req, res) => {
+    res.end('ok');
+    server.close();
+    server.closeAllConnections();
+  });
+  listen(server);
+}
+
+if (mode === 'own' || mode === 'preload') {
+  serve((s) => s.listen({ port, host: '127.0.0.1' }));
+} else if (mode === 'bare') {
+  serve((s) => s.listen({ fd: 3 }));
+} else if (mode === 'activate') {
+  const { activate } = require(pkg);
+  const config = {};
+  ports.forEach((p, i) => { config[`l${i}`] = { port: p, bind: '127.0.0.1' }; });
+  const activation = activate(config);
+  serve((s) => activation.listen('l0', () => s));
+} else if (mode === 'breakdown') {
+  const ms = (a, b) => Number(b - a) / 1e6;
+  // node:http is loaded above, as in an app that requires it first.
+  const t0 = process.hrtime.bigint();
+  const sd = require(pkg);
+  const t1 = process.hrtime.bigint();
+  const binding = require(path.join(pkg, 'dist', 'binding.js'));
+  const loads = Number(nArg) > 0; // with no LISTEN_PID, activate() never loads the addon
+  if (loads) binding.native();
+  const t2 = process.hrtime.bigint();
+  if (loads) void binding.native().backend; // the addon chooses its backend: libsystemd's dlopen
+  const t3 = process.hrtime.bigint();
+  const config = {};
+  ports.forEach((p, i) => { config[`l${i}`] = { port: p, bind: '127.0.0.1' }; });
+  const activation = sd.activate(config, { onWarning: () => {} });
+  const t4 = process.hrtime.bigint();
+  const adopted = activation.report().adopted.length;
+  process.stdout.write(`${JSON.stringify({ require: ms(t0, t1), addon: ms(t1, t2), backend: ms(t2, t3), activate: ms(t3, t4), adopted, loaded: sd.backend })}\n`);
+} else {
+  throw new Error(`startup-child: unknown mode ${mode}`);
+}

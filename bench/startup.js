@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: MIT
+// Start-up, measured side by side: process start -> first served request for
+// one http server started five ways (bench/startup-child.js), in paired,
+// interleaved rounds (the order rotates each round):
+//   own       server.listen({ port }): binds itself (the client retries, as clients do)
+//   bare      server.listen({ fd: 3 }) on an inherited socket, no library: the reference
+//   activate1 activate() + activation.listen(), 1 inherited fd
+//   activate4 the same with 4 listeners and 4 inherited fds
+//   preload   --require sd-activate/register, the app's own listen({ port })
+// Each round's ratio to `bare` is that round's; the statistic is the median of
+// the per-round ratios (min and median times alongside). Then where the time
+// goes on the activate path, in fresh processes (startup-child.js breakdown):
+// require, the addon's load, the backend's (libsystemd's dlopen), activate().
+//   node bench/startup.js [--rounds 25] [--runs 3]
+'use strict';
+const { spawn, spawnSync } = require('node:child_process');
+const http = require('node:http');
+const path = require('node:path');
+const { median, freePort } = require('../scripts/load');
+
+const native = require('node-gyp-build')(path.join(__dirname, '..'));
+const args = process.argv.slice(2);
+const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : dflt; };
+const ROUNDS = opt('--rounds', 25);
+const RUNS = opt('--runs', 3);
+const child = path.join(__dirname, 'startup-child.js');
+const pkg = path.join(__dirname, '..');
+const MODES = ['own', 'bare', 'activate1', 'activate4', 'preload'];
+const TARGET = 1.05; // activate1 / bare (issue 16)
+
+function get(port) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+    });
+    req.on('error', () => resolve(false));
+  });
+}
+
+/** Sockets at fds 3.. of the child, with LISTEN_PID its own pid (through `sh -c exec`, as every mode is started). */
+function start(mode, port, fds, nodeArgs = []) {
+  const env = fds.length ? `LISTEN_PID=$$ LISTEN_FDS=${fds.length} ` : '';
+  const m = mode.startsWith('activate') ? 'activate' : mode;
+  return spawn('sh', ['-c', `${env}exec "$0" "$@"`, process.execPath, ...nodeArgs, child, m, String(port), String(fds.length)],
+    { stdio: ['ignore', 'ignore', 'ignore', ...fds] });
+}
+
+async function firstRequest(mode) {
+  const n = mode === 'activate4' ? 4 : mode === 'own' ? 0 : 1;
+  const fds = [];
+  for (let i = 0; i < n; i++) fds.push(native.openSocket('tcp', '127.0.0.1', 0, 511, -1));
+  if (fds.some((fd) => fd < 0)) throw new Error(`no socket: ${fds}`);
+  const ports = n ? fds.map((fd) => native.describeSocket(fd).port) : [await freePort()];
+  const base = ports[0];
+  const nodeArgs = mode === 'preload' ? ['--require', path.join(pkg, 'dist', 'register.js')] : [];
+  const t0 = process.hrtime.bigint();
+  const proc = start(mode, ports.join(','), fds, nodeArgs);
+  for (const fd of fds) native.close(fd);
+  const exited = new Promise((r) => proc.once('close', r));
+  if (n > 0) {
+    // Waits in the backlog until the child serves it.
+    if (!(await get(base))) throw new Error(`${mode}: the first request failed`);
+  } else {
+    const deadline = Date.now() + 10000;
+    while (!(await get(base))) {
+      if (Date.now() > deadline) throw new Error('own: no answer within 10 s');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  await exited;
+  return ms;
+}
+
+async function run() {
+  const times = Object.fromEntries(MODES.map((m) => [m, []]));
+  const ratios = Object.fromEntries(MODES.map((m) => [m, []]));
+  for (let w = 0; w < 2; w++) for (const m of MODES) await firstRequest(m); // warm-up: caches, the page cache
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = MODES.map((_, i) => MODES[(i + r) % MODES.length]);
+    const round = {};
+    for (const m of order) round[m] = await firstRequest(m);
+    for (const m of MODES) {
+      times[m].push(round[m]);
+      ratios[m].push(round[m] / round.bare);
+    }
+  }
+  return { times, ratios };
+}
+
+function breakdown(nfds, rounds) {
+  const rows = [];
+  for (let r = 0; r < rounds; r++) {
+    const fds = [];
+    for (let i = 0; i < nfds; i++) fds.push(native.openSocket('tcp', '127.0.0.1', 0, 16, -1));
+    const ports = nfds ? fds.map((fd) => native.describeSocket(fd).port).join(',') : '1';
+    const env = nfds ? `LISTEN_PID=$$ LISTEN_FDS=${nfds} ` : '';
+    const out = spawnSync('sh', ['-c', `${env}exec "$0" "$@"`, process.execPath, child, 'breakdown', ports, String(nfds)],
+      { stdio: ['ignore', 'pipe', 'ignore', ...fds], encoding: 'utf8' });
+    for (const fd of fds) native.close(fd);
+    const j = JSON.parse(out.stdout);
+    if (j.adopted !== nfds) throw new Error(`breakdown: adopted ${j.adopted} of ${nfds} fds`);
+    rows.push(j);
+  }
+  const med = (k) => median(rows.map((x) => x[k]));
+  return { require: med('require'), addon: med('addon'), backend: med('backend'), activate: med('activate'),
+    total: median(rows.map((x) => x.require + x.addon + x.backend + x.activate)), firstActivate: median(rows.map((x) => x.addon + x.backend + x.activate)), loaded: rows[0].loaded };
+}
+
+const f = (x) => x.toFixed(2);
+
+async function main() {
+  console.log(`start-up: process start -> first served request; ${ROUNDS} paired interleaved rounds per run (2 warm-up), ${RUNS} runs`);
+  const met = [];
+  for (let k = 1; k <= RUNS; k++) {
+    const { times, ratios } = await run();
+    console.log(`\nrun ${k}\n| mode | min | median | median of per-round ratio to bare |`);
+    console.log('|---|---:|---:|---:|');
+    for (const m of MODES) {
+      const sorted = times[m].slice().sort((a, b) => a - b);
+      console.log(`| ${m} | ${f(sorted[0])} ms | ${f(median(times[m]))} ms | ${f(median(ratios[m]))}x |`);
+    }
+    met.push(median(ratios.activate1) <= TARGET);
+  }
+  console.log(`\nactivate1 / bare <= ${TARGET}x: met in ${met.filter(Boolean).length} of ${RUNS} runs`);
+
+  console.log('\nwhere the time goes (fresh processes that loaded node:http first; medians of 25)');
+  console.log('| inherited fds | require(\'sd-activate\') | the addon | the backend (libsystemd dlopen) | activate() | require + activate() | first activate() (addon + backend + call) |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|');
+  for (const n of [0, 1, 4]) {
+    const b = breakdown(n, 25);
+    console.log(`| ${n} | ${f(b.require)} ms | ${f(b.addon)} ms | ${f(b.backend)} ms (${n ? b.loaded : 'not loaded'}) | ${f(b.activate)} ms | ${f(b.total)} ms | ${f(b.firstActivate)} ms |`);
+  }
+}
+main().catch((e) => { console.error(e); process.exit(1); });
