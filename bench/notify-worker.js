@@ -48,9 +48,9 @@ if (contender === 'ours') {
   const fds = [fd];
   fn = () => { try { return sd.notify({ FDSTORE: 1, FDNAME: 'bench' }, { fds }); } catch { return false; } };
 } else if (contender === 'native') {
-  // The addon's notify primitive without the TypeScript layer (diagnostic row).
+  // The addon's notify primitive status() calls, without the TypeScript layer (diagnostic row).
   const native = require('node-gyp-build')(path.join(__dirname, '..'));
-  fn = () => native.notify(0, 'STATUS=bench', []) > 0;
+  fn = () => native.notifyState('STATUS=bench') > 0;
 } else if (contender === 'sd-notify') {
   const n = require('sd-notify');
   fn = () => { n.sendStatus('bench'); return true; };

@@ -101,7 +101,7 @@ async function main() {
       contenders: [
         { name: 'raw sendmsg loop (C, one connected socket)', run: c('raw') },
         ...backends.map((b) => ({ name: `sd-activate status(), ${b} backend`, run: ours('ours')(b) })),
-        { name: '(sd-activate native.notify, no TypeScript layer)', run: ours('native')() },
+        { name: '(the addon\'s notifyState() that status() calls, no TypeScript layer)', run: ours('native')() },
         ...(withLib ? [{ name: 'libsystemd sd_notify (C)', run: c('sdnotify') }] : []),
         ...(sdNotifyAvailable() ? [{ name: 'sd-notify npm sendStatus()', run: ours('sd-notify')() }] : []),
         ...(spawnSync('systemd-notify', ['--help'], { stdio: 'ignore' }).status === 0

@@ -17,15 +17,20 @@
  *
  * @internal
  */
-import { execFile } from 'node:child_process';
+import type * as childProcess from 'node:child_process';
 import type * as dgram from 'node:dgram';
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 import type * as http from 'node:http';
 import type * as net from 'node:net';
-import { storedAny } from './fdstore';
 import { slot } from './slot';
 import { inodeOf } from './sockets';
 import { warn } from './warnings';
+
+// Needed only when the idle exit is checked (the settle moment): loaded then.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const storedAny = (): boolean => (require('./fdstore') as typeof import('./fdstore')).storedAny();
+const childProcessModule = (): typeof childProcess => require('node:child_process') as typeof childProcess;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const STORED = 'this process handed sockets to the fd store, which systemd 252 empties when the service stops';
 
@@ -111,7 +116,7 @@ function triggeredBy(): Promise<string | undefined> {
   const env: NodeJS.ProcessEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' };
   if (user && process.env.XDG_RUNTIME_DIR !== undefined) env.XDG_RUNTIME_DIR = process.env.XDG_RUNTIME_DIR;
   return new Promise((resolve) => {
-    execFile(systemctl, args, { timeout: 10_000, encoding: 'utf8', env }, (err, stdout) => {
+    childProcessModule().execFile(systemctl, args, { timeout: 10_000, encoding: 'utf8', env }, (err, stdout) => {
       if (err) return resolve(`whether a .socket unit starts ${unit} could not be checked (systemctl show: ${err.message.split('\n')[0]})`);
       const sockets = stdout.split(/\s+/).filter((u) => u.endsWith('.socket'));
       resolve(sockets.length > 0 ? undefined : `no .socket unit starts ${unit} (its TriggeredBy= is empty): nothing would start it again, ` +

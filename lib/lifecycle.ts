@@ -12,12 +12,16 @@ import { invalid, type SystemError } from './errors';
 import { storedPathServer } from './fdstore';
 import { ready as sendReady, reloading as sendReloading, stopping as sendStopping, notify } from './notify';
 import { intInRange, own } from './validate';
-import { WorkerPool, type ClusterOptions } from './cluster';
+import type { ClusterOptions } from './cluster';
 import { drain, IdleExit, isDgram, traffic } from './idle';
 import { stderrLogger } from './journal';
 import { warn, warningText } from './warnings';
 import { startWatchdog, validate as validateWatchdog, type Watchdog, type WatchdogOptions } from './watchdog';
 import { slot } from './slot';
+
+/** lib/cluster.ts, loaded by a cluster primary's lifecycle() only. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const clusterModule = (): typeof import('./cluster') => require('./cluster') as typeof import('./cluster');
 
 /** A server the lifecycle waits for and closes: any `net.Server` (http, https, ...) or a `dgram.Socket`. */
 export type LifecycleServer = net.Server | dgram.Socket;
@@ -302,7 +306,7 @@ export function lifecycle(options: LifecycleOptions = {}): Lifecycle {
     else servers.push(checkServer(s));
   }
   const stopSignals = options.stopSignals ?? ['SIGTERM'];
-  const pool = options.cluster !== undefined ? new WorkerPool(checkCluster(options.cluster)) : undefined;
+  const pool = options.cluster !== undefined ? new (clusterModule().WorkerPool)(checkCluster(options.cluster)) : undefined;
   const reloadSignal = options.onReload || pool ? (options.reloadSignal === undefined ? 'SIGHUP' : options.reloadSignal) : null;
   const stopTimeoutMs = options.stopTimeoutMs ?? 10000;
   if (typeof stopTimeoutMs !== 'number' || !(stopTimeoutMs >= 0)) invalid('stopTimeoutMs must be a number >= 0');

@@ -166,20 +166,22 @@ Napi::Value Notify(const Napi::CallbackInfo& info) {
 napi_value NotifyState(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value arg = nullptr, out = nullptr;
+  char small[1024];
   size_t len = 0;
   if (napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr) != napi_ok || argc < 1 ||
-      napi_get_value_string_utf8(env, arg, nullptr, 0, &len) != napi_ok) {
+      napi_get_value_string_utf8(env, arg, small, sizeof(small), &len) != napi_ok) {
     napi_throw_type_error(env, nullptr, "argument 1 must be a string");
     return nullptr;
   }
-  char small[1024];
+  // A copy that stops within 4 bytes (one UTF-8 character) of the end may be cut short.
   std::string large;
-  char* text = small;
-  if (len >= sizeof(small)) {
+  const char* text = small;
+  if (len + 4 >= sizeof(small)) {
+    napi_get_value_string_utf8(env, arg, nullptr, 0, &len);
     large.resize(len + 1);
+    napi_get_value_string_utf8(env, arg, large.data(), len + 1, &len);
     text = large.data();
   }
-  napi_get_value_string_utf8(env, arg, text, len + 1, &len);
   napi_create_int32(env, notify_nonblocking(0, std::string_view(text, len), nullptr, 0, nullptr), &out);
   return out;
 }

@@ -8,8 +8,8 @@ const assert = require('node:assert/strict');
 const { startReceiver } = require('./helpers/receiver');
 const { runChild } = require('./helpers/child');
 
-async function evalChild(steps, env = {}, timeout = 20000) {
-  const r = await runChild({ script: 'notify-eval.js', args: [JSON.stringify(steps)], env, timeout });
+async function evalChild(steps, env = {}, timeout = 20000, nodeArgs = []) {
+  const r = await runChild({ script: 'notify-eval.js', args: [JSON.stringify(steps)], env, timeout, nodeArgs });
   assert.equal(r.signal, null, `child was killed: ${r.stderr}`);
   assert.equal(r.code, 0, r.stderr);
   return r.json;
@@ -35,6 +35,20 @@ for (const kind of ['path', 'abstract']) {
     }
   });
 }
+
+test('under the zero-code preload (NOTIFY_SOCKET moved out of the environment) barrier still reaches the manager', async () => {
+  const receiver = await startReceiver();
+  try {
+    const out = await evalChild(["sd.status('hidden')", 'sd.barrier()'], { NOTIFY_SOCKET: receiver.address }, 20000,
+      ['--require', require.resolve('../dist/register.js')]);
+    assert.equal(out.env.NOTIFY_SOCKET, null, 'the preload took NOTIFY_SOCKET out of the environment');
+    assert.deepEqual(out.results, [{ ok: true }, { ok: true }]);
+    const got = receiver.messages.filter((m) => m.pid === out.pid).map((m) => m.text);
+    assert.deepEqual(got.slice(0, 2), ['STATUS=hidden', 'BARRIER=1']);
+  } finally {
+    await receiver.close();
+  }
+});
 
 test('barrier times out with ERR_SD_BARRIER_TIMEOUT while the loop keeps turning, and the app still exits on its own', async () => {
   const receiver = await startReceiver();

@@ -20,7 +20,7 @@
  *
  * @internal
  */
-import * as dns from 'node:dns';
+import type * as dns from 'node:dns';
 import type * as net from 'node:net';
 import { isIP } from 'node:net';
 import * as path from 'node:path';
@@ -29,15 +29,24 @@ import { hostFacts, inspect, processName, type ActivationEnvironment, type Inspe
 import { normalizeListener, type Listener, type ListenerConfig } from '../activation/listeners';
 import { Claims, type Adoption, type Rejection } from '../activation/match';
 import { chooseLogger, closeRejected, Log, rejectionWarning } from '../activation/settle';
-import { closeServers, exitSoon, exitStatusOf, send } from '../lifecycle';
-import { IdleExit, traffic } from '../idle';
+import type * as LifecycleModule from '../lifecycle';
+import { traffic, type IdleExit } from '../idle';
 import { stderrLogger } from '../journal';
-import { notify, ready, stopping } from '../notify';
+import type * as NotifyModule from '../notify';
 import { closeFd, dupFd, formatSocket, inodeOf } from '../sockets';
 import { slot } from '../slot';
 import { warn } from '../warnings';
 import type { FdNameEntry, PreloadConfig } from './config';
 import { readListenCall, type ListenCall, type ListenCallback } from './listen-call';
+
+// Needed at the settle moment and at the stop, not before the first request:
+// loaded then (bench/startup.js measures the preload's start).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const lifecycleModule = (): typeof LifecycleModule => require('../lifecycle') as typeof LifecycleModule;
+const notifyModule = (): typeof NotifyModule => require('../notify') as typeof NotifyModule;
+const idleModule = (): typeof import('../idle') => require('../idle') as typeof import('../idle');
+const dnsModule = (): typeof dns => require('node:dns') as typeof dns;
+/* eslint-enable @typescript-eslint/no-require-imports */
 import { withoutPreload } from './node-options';
 
 /** The variable a process that took the sockets leaves for its children (a wrapper's child learns where they went). */
@@ -268,7 +277,7 @@ export class PreloadSession implements SocketPool {
       if (call.cb) server.once('listening', call.cb);
       const id = ++(server as ServerInternals)._listeningId;
       this.#lookups++;
-      dns.lookup(call.host, (err, ip) => {
+      dnsModule().lookup(call.host, (err, ip) => {
         this.#lookups--;
         this.#touch();
         if ((server as ServerInternals)._listeningId !== id || handleOf(server)) return;
@@ -462,7 +471,7 @@ export class PreloadSession implements SocketPool {
     if (this.#ready || this.#stopping) return;
     const listening = [...this.#servers].filter((s) => s.listening);
     if (listening.length > 0 && this.#config.idleMs > 0 && !this.#idle) {
-      this.#idle = new IdleExit(this.#config.idleMs, () => this.#stop(this.#config.idleMs));
+      this.#idle = new (idleModule().IdleExit)(this.#config.idleMs, () => this.#stop(this.#config.idleMs));
       for (const s of this.#servers) this.#idle.add(s);
       void this.#idle.start();
     }
@@ -479,7 +488,7 @@ export class PreloadSession implements SocketPool {
       return typeof a === 'string' ? a : a ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : '?';
     });
     const status = (listening.length > 0 ? `Listening on ${where.join(', ')}` : 'Serving the cluster workers').slice(0, 200);
-    send(() => ready(status)).catch((err: unknown) => {
+    lifecycleModule().send(() => notifyModule().ready(status)).catch((err: unknown) => {
       warn('SD_ACTIVATE_NOTIFY_FAILED', `READY=1 not sent: ${(err as Error).message}`);
     });
   }
@@ -497,6 +506,8 @@ export class PreloadSession implements SocketPool {
     }
     // STOPPING=1 and the close both start now, before any other SIGTERM handler
     // runs (the app's or its framework's): nothing is accepted from here on.
+    const { closeServers, exitSoon, exitStatusOf, send } = lifecycleModule();
+    const { notify, stopping } = notifyModule();
     const told = send(() => (idleMs === undefined ? stopping() : notify({ STOPPING: 1, STATUS: `Idle for ${idleMs} ms: exiting` }))).catch((err: unknown) => {
       warn('SD_ACTIVATE_NOTIFY_FAILED', `STOPPING=1 not sent: ${(err as Error).message}`);
     });
