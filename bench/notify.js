@@ -14,7 +14,7 @@
 // The receiver is a C process draining a datagram socket as fast as it can
 // (without a control buffer: the kernel closes passed fds at once, as the
 // manager closes a barrier's).
-//   node bench/notify.js [--calls N] [--rounds R] [--runs 3]
+//   node bench/notify.js [--calls N] [--rounds R] [--runs 3] [--only notify|fdstore|barrier]
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const { median } = require('../scripts/load');
@@ -125,6 +125,8 @@ async function main() {
     console.error('no libsystemd (pkg-config): the FDSTORE and barrier groups, measured against it, are skipped');
   }
 
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined; // notify, fdstore or barrier
+  if (only) groups.splice(0, groups.length, ...groups.filter((g) => g.title.toLowerCase().includes(only.toLowerCase())));
   const all = groups.flatMap((g) => g.contenders);
   const met = new Map();
   for (let run = 1; run <= RUNS; run++) {

@@ -99,6 +99,14 @@ export interface NativeBinding {
    * empty text or a NUL byte, `-ENAMETOOLONG` for a path too long).
    */
   notify(pid: number, state: string, fds: number[], address?: string | null): number;
+  /**
+   * The sending half of `sd_notify_barrier(3)`: a fresh pipe, `BARRIER=1`
+   * with its write end (to `address`, else `NOTIFY_SOCKET`), the write end
+   * closed at once. `sent` 1: `fd` is the read end (close-on-exec), which hangs
+   * up once the manager has closed its copy (the caller watches and closes
+   * it); 0: nowhere to send; `-errno`: the send failed. `fd` is -1 unless sent.
+   */
+  barrierSend(address?: string | null): { sent: number; fd: number };
   /** `notify(0, state, [])`: the same send, with one argument (the hot path). */
   notifyState(state: string): number;
   /**
@@ -132,14 +140,6 @@ export interface NativeBinding {
    * loop alive. At most 1024 fds, each >= 0 (else a `TypeError`).
    */
   ReadableWatch: new (fds: number[], onReadable: (fd: number) => void) => { close(): void };
-  /**
-   * `sd_notify_barrier(3)` on the event loop: sends `BARRIER=1` with the
-   * write end of a fresh pipe (to `address`, else `NOTIFY_SOCKET`) and calls
-   * `onDone` once, when the manager has closed its copy. `sent`: 1 waiting,
-   * 0 nowhere to send (`onDone` is never called), `-errno` the send failed.
-   * `close()` (idempotent) stops waiting; until then it keeps the loop alive.
-   */
-  Barrier: new (address: string | null, onDone: () => void) => { close(): void; readonly sent: number };
 }
 
 /** The error that kept the addon from loading, or `undefined` when it loaded (or was not loaded yet). */
@@ -161,6 +161,7 @@ function unavailable(): NativeBinding {
     watchdogEnabled: () => ({ result: 0, usec: 0 }),
     notify: () => 0, // not sent, to NOTIFY_SOCKET or to an explicit address
     notifyState: () => 0,
+    barrierSend: () => ({ sent: 0, fd: -1 }), // nowhere to send
     openSocket: () => errno.ENOSYS,
     NotifyReceiver: class {
       readonly fd = -1;
@@ -173,10 +174,6 @@ function unavailable(): NativeBinding {
       constructor() {
         throw Object.assign(new Error('sd-activate: native addon unavailable'), { code: 'ENOSYS' });
       }
-      close(): void {}
-    },
-    Barrier: class {
-      readonly sent = 0; // nowhere to send
       close(): void {}
     },
   };

@@ -276,7 +276,7 @@ export function extendTimeout(ms: number): boolean {
  *
  * Never blocks the event loop and uses no thread-pool thread: the datagram is
  * sent non-blocking (a full queue rejects with `EAGAIN` at once) and the
- * pipe's hang-up is watched by the event loop itself (the addon's `Barrier`).
+ * pipe's read end is an ordinary Node socket, which ends at the hang-up.
  * (libsystemd's `sd_notify_barrier` on a worker thread would block that
  * thread in `sendmsg` while the manager's queue is full — and a thread stuck
  * there keeps the process from exiting.)
@@ -299,17 +299,24 @@ export function barrier(timeoutMs = 5000): Promise<boolean> {
     }
     const hidden = hiddenNotifySocket();
     if ((hidden === undefined && process.env.NOTIFY_SOCKET === undefined) || loadError() !== undefined) return resolve(false);
-    let timer: NodeJS.Timeout | undefined;
-    const b = new (native().Barrier)(hidden ?? null, () => {
+    const { sent, fd } = native().barrierSend(hidden ?? null);
+    if (sent <= 0) return void (sent === 0 ? resolve(false) : result(sent, 'BARRIER=1', hidden ?? process.env.NOTIFY_SOCKET));
+    // The read end, on the event loop: it ends (EOF) once the manager has closed its copy.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pipe = new (require('node:net') as typeof import('node:net')).Socket({ fd, readable: true, writable: false });
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(() => {
+        pipe.off('close', onClose);
+        pipe.destroy();
+        reject(new SdActivateError('ERR_SD_BARRIER_TIMEOUT', `the service manager did not confirm BARRIER=1 within ${timeoutMs} ms`));
+      }, timeoutMs)
+      : undefined;
+    const onClose = (): void => {
       if (timer) clearTimeout(timer);
       resolve(true);
-    });
-    if (b.sent <= 0) return void (b.sent === 0 ? resolve(false) : result(b.sent, 'BARRIER=1', hidden ?? process.env.NOTIFY_SOCKET));
-    if (Number.isFinite(timeoutMs)) {
-      timer = setTimeout(() => {
-        b.close();
-        reject(new SdActivateError('ERR_SD_BARRIER_TIMEOUT', `the service manager did not confirm BARRIER=1 within ${timeoutMs} ms`));
-      }, timeoutMs);
-    }
+    };
+    pipe.on('error', () => {}); // a hang-up reported as an error is as good as the end here
+    pipe.once('close', onClose);
+    pipe.resume();
   });
 }

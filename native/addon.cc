@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <uv.h>
 
 #include <atomic>
 #include <string>
@@ -183,6 +182,29 @@ napi_value NotifyState(napi_env env, napi_callback_info info) {
     text = large.data();
   }
   napi_create_int32(env, notify_nonblocking(0, std::string_view(text, len), nullptr, 0, nullptr), &out);
+  return out;
+}
+
+// The sending half of sd_notify_barrier(3): a fresh pipe, BARRIER=1 with its
+// write end (to `address`, else NOTIFY_SOCKET), the write end closed here at
+// once. Returns { sent, fd }: sent 1 with fd the read end (CLOEXEC, the
+// caller's to watch for the hang-up that says the manager has closed its
+// copy, and to close), 0 nowhere to send, or -errno; fd -1 unless sent is 1.
+Napi::Value BarrierSend(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string address;
+  bool explicit_address = arg_optional_string(info, 0, &address);
+  SDACT_RETURN_IF_EXCEPTION(env);
+  Napi::Object out = Napi::Object::New(env);
+  int p[2];
+  int sent = pipe2(p, O_CLOEXEC) < 0 ? -errno : 1;
+  if (sent > 0) {
+    sent = notify_nonblocking(0, "BARRIER=1", &p[1], 1, explicit_address ? &address : nullptr);
+    close(p[1]);  // only the manager's copy (in flight or received) holds the pipe open now
+    if (sent <= 0) close(p[0]);
+  }
+  out.Set("sent", sent);
+  out.Set("fd", sent > 0 ? p[0] : -1);
   return out;
 }
 
@@ -400,82 +422,6 @@ class ReadableWatch : public Napi::ObjectWrap<ReadableWatch> {
   Napi::ThreadSafeFunction tsfn_;
 };
 
-// sd_notify_barrier(3) that never blocks the event loop: BARRIER=1 goes with
-// the write end of a fresh pipe, closed here at once; the manager closes its
-// copy once it has read every message sent before, and the read end's
-// hang-up reaches a libuv poll handle on this thread, which calls onDone.
-// `sent` is 1 (waiting), 0 (nowhere to send: nothing to wait for) or -errno
-// (the send failed, e.g. -EAGAIN). close() (idempotent) stops waiting and
-// drops the call; until then the handle keeps the event loop alive.
-class Barrier : public Napi::ObjectWrap<Barrier> {
- public:
-  static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "Barrier",
-                       {InstanceMethod("close", &Barrier::Close), InstanceAccessor("sent", &Barrier::Sent, nullptr)});
-  }
-
-  explicit Barrier(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Barrier>(info) {
-    Napi::Env env = info.Env();
-    std::string address;
-    bool explicit_address = arg_optional_string(info, 0, &address);
-    if (env.IsExceptionPending()) return;
-    if (info.Length() < 2 || !info[1].IsFunction()) {
-      Napi::TypeError::New(env, "onDone must be a function").ThrowAsJavaScriptException();
-      return;
-    }
-    int p[2];
-    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-      sent_ = -errno;
-      return;
-    }
-    sent_ = notify_nonblocking(0, "BARRIER=1", &p[1], 1, explicit_address ? &address : nullptr);
-    close(p[1]);  // only the manager's copy (in flight or received) holds the pipe open now
-    uv_loop_t* loop = nullptr;
-    if (sent_ > 0 && (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &poll_, p[0]) != 0)) {
-      sent_ = -EIO;
-    }
-    if (sent_ <= 0) {
-      close(p[0]);
-      return;
-    }
-    fd_ = p[0];
-    poll_.data = this;
-    uv_poll_start(&poll_, UV_READABLE | UV_DISCONNECT, [](uv_poll_t* h, int, int) {
-      static_cast<Barrier*>(h->data)->Finish(true);
-    });
-    done_ = Napi::Persistent(info[1].As<Napi::Function>());
-    Ref();  // alive while waiting, whoever holds the JavaScript object
-  }
-
- private:
-  // Stop waiting; `fire`: call onDone. The poll handle is freed by libuv's close
-  // callback, which also drops the reference that kept this object alive.
-  void Finish(bool fire) {
-    if (fd_ < 0) return;
-    uv_poll_stop(&poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(&poll_), [](uv_handle_t* h) { static_cast<Barrier*>(h->data)->Unref(); });
-    close(fd_);
-    fd_ = -1;
-    if (fire) {
-      Napi::HandleScope scope(Env());
-      done_.MakeCallback(Env().Global(), {});
-    }
-    done_.Reset();
-  }
-
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    Finish(false);
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Sent(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), sent_); }
-
-  uv_poll_t poll_{};
-  int fd_ = -1;
-  int sent_ = 0;
-  Napi::FunctionReference done_;
-};
-
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -496,13 +442,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("booted", Napi::Function::New(env, Booted));
   exports.Set("watchdogEnabled", Napi::Function::New(env, WatchdogEnabled));
   exports.Set("notify", Napi::Function::New(env, Notify));
+  exports.Set("barrierSend", Napi::Function::New(env, BarrierSend));
   napi_value notify_state = nullptr;
   napi_create_function(env, "notifyState", NAPI_AUTO_LENGTH, NotifyState, nullptr, &notify_state);
   exports.Set("notifyState", Napi::Value(env, notify_state));
   exports.Set("openSocket", Napi::Function::New(env, OpenSocket));
   exports.Set("NotifyReceiver", NotifyReceiver::Init(env));
   exports.Set("ReadableWatch", ReadableWatch::Init(env));
-  exports.Set("Barrier", Barrier::Init(env));
   return exports;
 }
 

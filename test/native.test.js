@@ -47,7 +47,7 @@ describe('backend', () => {
   });
 
   test('the product addon exports exactly what lib/ calls; test-only primitives live in the test addon', () => {
-    assert.deepEqual(Object.keys(native).sort(), ['Barrier', 'NotifyReceiver', 'ReadableWatch', 'backend', 'booted', 'close',
+    assert.deepEqual(Object.keys(native).sort(), ['NotifyReceiver', 'ReadableWatch', 'backend', 'barrierSend', 'booted', 'close',
       'describeSocket', 'dup', 'isSocketInet', 'isSocketUnix', 'libsystemdPath', 'libsystemdVersion', 'linkage',
       'listenFds', 'notify', 'notifyState', 'openSocket', 'watchdogEnabled']);
     const testAddon = require('./helpers/test-addon');
@@ -693,7 +693,7 @@ describe('argument checking in the addon', () => {
         receiver: () => new native.NotifyReceiver(), receiverFn: () => new native.NotifyReceiver('@x'),
         watch: () => new native.ReadableWatch(), watchFds: () => new native.ReadableWatch([-1], () => {}),
         watchFn: () => new native.ReadableWatch([]),
-        barrierClass: () => new native.Barrier(null), barrierAddress: () => new native.Barrier(5, () => {}),
+        barrierSendAddress: () => native.barrierSend(5), barrierSendObject: () => native.barrierSend({ path: '/run/x' }),
         notifyStateNone: () => native.notifyState(), notifyStateNumber: () => native.notifyState(5),
       };
       const r = {};
