@@ -73,6 +73,9 @@ export class SdActivateError extends Error {
   }
 }
 
+/** errno → its name and text, filled on first use of each. */
+const errnoNames = new Map<number, { code: string; text: string }>();
+
 /**
  * The symbolic name and text of an errno: `{ code: 'EADDRINUSE', text: 'address already in use' }`.
  *
@@ -95,8 +98,6 @@ export function errnoName(result: number): { code: string; text: string } {
   }
   return known;
 }
-
-const errnoNames = new Map<number, { code: string; text: string }>();
 
 /**
  * Build a {@link SystemError} from a negative errno.

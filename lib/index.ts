@@ -46,11 +46,12 @@ export interface BackendInfo {
  * ```
  */
 export function backendInfo(): BackendInfo {
+  const n = native();
   return {
-    backend: native().backend,
-    linkage: native().linkage,
-    libsystemdVersion: native().libsystemdVersion,
-    libsystemdPath: native().libsystemdPath,
+    backend: n.backend,
+    linkage: n.linkage,
+    libsystemdVersion: n.libsystemdVersion,
+    libsystemdPath: n.libsystemdPath,
     loadError: nativeLoadError(),
   };
 }

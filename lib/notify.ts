@@ -26,6 +26,7 @@
  *
  * @see sd_notify(3)
  */
+import net = require('node:net');
 import os = require('node:os');
 import { loadError, native } from './binding';
 import { invalid, SdActivateError, systemError } from './errors';
@@ -302,8 +303,7 @@ export function barrier(timeoutMs = 5000): Promise<boolean> {
     const { sent, fd } = native().barrierSend(hidden ?? null);
     if (sent <= 0) return void (sent === 0 ? resolve(false) : result(sent, 'BARRIER=1', hidden ?? process.env.NOTIFY_SOCKET));
     // The read end, on the event loop: it ends (EOF) once the manager has closed its copy.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const pipe = new (require('node:net') as typeof import('node:net')).Socket({ fd, readable: true, writable: false });
+    const pipe = new net.Socket({ fd, readable: true, writable: false });
     const timer = Number.isFinite(timeoutMs)
       ? setTimeout(() => {
         pipe.off('close', onClose);

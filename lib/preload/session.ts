@@ -30,7 +30,7 @@ import { normalizeListener, type Listener, type ListenerConfig } from '../activa
 import { Claims, type Adoption, type Rejection } from '../activation/match';
 import { chooseLogger, closeRejected, Log, rejectionWarning } from '../activation/settle';
 import type * as LifecycleModule from '../lifecycle';
-import { traffic, type IdleExit } from '../idle';
+import { IdleExit, traffic } from '../idle';
 import { stderrLogger } from '../journal';
 import type * as NotifyModule from '../notify';
 import { closeFd, dupFd, formatSocket, inodeOf } from '../sockets';
@@ -38,16 +38,15 @@ import { slot } from '../slot';
 import { warn } from '../warnings';
 import type { FdNameEntry, PreloadConfig } from './config';
 import { readListenCall, type ListenCall, type ListenCallback } from './listen-call';
+import { withoutPreload } from './node-options';
 
 // Needed at the settle moment and at the stop, not before the first request:
 // loaded then (bench/startup.js measures the preload's start).
 /* eslint-disable @typescript-eslint/no-require-imports */
 const lifecycleModule = (): typeof LifecycleModule => require('../lifecycle') as typeof LifecycleModule;
 const notifyModule = (): typeof NotifyModule => require('../notify') as typeof NotifyModule;
-const idleModule = (): typeof import('../idle') => require('../idle') as typeof import('../idle');
 const dnsModule = (): typeof dns => require('node:dns') as typeof dns;
 /* eslint-enable @typescript-eslint/no-require-imports */
-import { withoutPreload } from './node-options';
 
 /** The variable a process that took the sockets leaves for its children (a wrapper's child learns where they went). */
 export const TAKEN_BY = 'SD_ACTIVATE_TAKEN_BY';
@@ -471,7 +470,7 @@ export class PreloadSession implements SocketPool {
     if (this.#ready || this.#stopping) return;
     const listening = [...this.#servers].filter((s) => s.listening);
     if (listening.length > 0 && this.#config.idleMs > 0 && !this.#idle) {
-      this.#idle = new (idleModule().IdleExit)(this.#config.idleMs, () => this.#stop(this.#config.idleMs));
+      this.#idle = new IdleExit(this.#config.idleMs, () => this.#stop(this.#config.idleMs));
       for (const s of this.#servers) this.#idle.add(s);
       void this.#idle.start();
     }
