@@ -110,6 +110,12 @@ export interface NativeBinding {
   /** `notify(0, state, [])`: the same send, with one argument (the hot path). */
   notifyState(state: string): number;
   /**
+   * The `NOTIFY_SOCKET` text the persistent notify socket is connected to
+   * (where the last `notify(0, ...)`/`notifyState()` without an address went),
+   * or `undefined` when it is not connected.
+   */
+  notifyAddress(): string | undefined;
+  /**
    * socket + setsockopt + bind (+ listen): returns the new fd (CLOEXEC) or `-errno`.
    * kind: `tcp`, `udp`, `unix`, `unix-dgram`, `seqpacket` (anything else: `-EINVAL`).
    * For inet, address is numeric and port 0..65535: the caller checks the
@@ -161,6 +167,7 @@ function unavailable(): NativeBinding {
     watchdogEnabled: () => ({ result: 0, usec: 0 }),
     notify: () => 0, // not sent, to NOTIFY_SOCKET or to an explicit address
     notifyState: () => 0,
+    notifyAddress: () => undefined,
     barrierSend: () => ({ sent: 0, fd: -1 }), // nowhere to send
     openSocket: () => errno.ENOSYS,
     NotifyReceiver: class {

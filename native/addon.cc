@@ -185,6 +185,14 @@ napi_value NotifyState(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// The address the last notify(0, ...) or notifyState() to NOTIFY_SOCKET went
+// to on the persistent socket (the text of NOTIFY_SOCKET then), or undefined.
+// A failure reports it without reading the environment again.
+Napi::Value NotifyAddress(const Napi::CallbackInfo& info) {
+  const std::string* a = notify_connected_address();
+  return a ? Napi::String::New(info.Env(), *a) : info.Env().Undefined();
+}
+
 // The sending half of sd_notify_barrier(3): a fresh pipe, BARRIER=1 with its
 // write end (to `address`, else NOTIFY_SOCKET), the write end closed here at
 // once. Returns { sent, fd }: sent 1 with fd the read end (CLOEXEC, the
@@ -446,6 +454,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_value notify_state = nullptr;
   napi_create_function(env, "notifyState", NAPI_AUTO_LENGTH, NotifyState, nullptr, &notify_state);
   exports.Set("notifyState", Napi::Value(env, notify_state));
+  exports.Set("notifyAddress", Napi::Function::New(env, NotifyAddress));
   exports.Set("openSocket", Napi::Function::New(env, OpenSocket));
   exports.Set("NotifyReceiver", NotifyReceiver::Init(env));
   exports.Set("ReadableWatch", ReadableWatch::Init(env));

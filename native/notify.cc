@@ -11,6 +11,7 @@
 #include "notify.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,12 +182,15 @@ namespace {
 struct Sender {
   std::string address;
   int fd = -1;
+  // The last send on fd failed with EAGAIN: the receiver's queue was full.
+  bool full = false;
 };
 Sender sender;  // touched on the main thread only
 
 void disconnect() {
   if (sender.fd >= 0) close(sender.fd);
   sender.fd = -1;
+  sender.full = false;
   sender.address.clear();
 }
 
@@ -203,6 +207,17 @@ int connect_to(const char* e, size_t l) {
   sender.fd = fd;
   sender.address.assign(e, l);
   return 0;
+}
+
+// Whether a send of a small message without fds on the connected socket
+// would fail with EAGAIN: poll(2) reports a datagram socket writable unless
+// its peer's receive queue (or its own send buffer) is full, the two checks
+// sendmsg(2) fails on with EAGAIN. A message with fds or a large one is always
+// sent, so a bad fd or EMSGSIZE is still reported first, as the kernel does.
+bool queue_full(std::string_view state, unsigned n_fds) {
+  if (!sender.full || n_fds > 0 || state.size() > 4096) return false;
+  struct pollfd p = {sender.fd, POLLOUT, 0};
+  return poll(&p, 1, 0) == 0;
 }
 
 bool stale(int r) {
@@ -229,6 +244,9 @@ int notify_nonblocking(pid_t pid, std::string_view state, const int* fds, unsign
     disconnect();
     if (connect_to(e, l) < 0) return send_fresh(e, l, pid, state, fds, n_fds, false);
   }
+  // Once a send found the queue full, a poll answers until it drains: a failed
+  // sendmsg costs the kernel a buffer allocated, filled and freed.
+  if (queue_full(state, n_fds)) return -EAGAIN;
   const int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
   int r = send_state(sender.fd, nullptr, 0, pid, state, fds, n_fds, flags);
   if (stale(r)) {
@@ -236,7 +254,12 @@ int notify_nonblocking(pid_t pid, std::string_view state, const int* fds, unsign
     if (connect_to(e, l) < 0) return send_fresh(e, l, pid, state, fds, n_fds, false);
     r = send_state(sender.fd, nullptr, 0, pid, state, fds, n_fds, flags);
   }
+  sender.full = r == -EAGAIN;
   return r;
+}
+
+const std::string* notify_connected_address() {
+  return sender.fd >= 0 ? &sender.address : nullptr;
 }
 
 }  // namespace sdact

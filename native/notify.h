@@ -30,6 +30,10 @@ int send_fresh(const char* e, size_t l, pid_t pid, std::string_view state, const
 int notify_nonblocking(pid_t pid, std::string_view state, const int* fds, unsigned n_fds,
                        const std::string* address);
 
+// The NOTIFY_SOCKET text the persistent socket of notify_nonblocking() is
+// connected to, or null when it is not connected.
+const std::string* notify_connected_address();
+
 // One datagram as a notify receiver sees it.
 struct NotifyMessage {
   std::string text;

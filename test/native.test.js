@@ -49,7 +49,7 @@ describe('backend', () => {
   test('the product addon exports exactly what lib/ calls; test-only primitives live in the test addon', () => {
     assert.deepEqual(Object.keys(native).sort(), ['NotifyReceiver', 'ReadableWatch', 'backend', 'barrierSend', 'booted', 'close',
       'describeSocket', 'dup', 'isSocketInet', 'isSocketUnix', 'libsystemdPath', 'libsystemdVersion', 'linkage',
-      'listenFds', 'notify', 'notifyState', 'openSocket', 'watchdogEnabled']);
+      'listenFds', 'notify', 'notifyAddress', 'notifyState', 'openSocket', 'watchdogEnabled']);
     const testAddon = require('./helpers/test-addon');
     assert.equal(testAddon.backend, native.backend, 'the test addon runs the backend under test');
     for (const k of Object.keys(native)) assert.equal(typeof testAddon[k], typeof native[k], k);

@@ -367,6 +367,13 @@ describe('a receiver that stops reading', () => {
         t.diagnostic(`queue took ${queued} datagrams; ${total} notifies into the stalled receiver: ` +
           `${Math.round(total / (busy / 1000))} calls/s, max event-loop delay ${maxLagMs.toFixed(1)} ms, ${ticks} timer ticks`);
 
+        // Once full, a poll answers for small texts without fds; a send the
+        // kernel refuses for another reason first still says so, and the
+        // failure knows where it went without the environment.
+        assert.equal(name(native.notify(0, 'FDSTORE=1', [0x7ffffff0])), 'EBADF');
+        assert.equal(name(native.notifyState('STATUS=still full')), 'EAGAIN');
+        assert.equal(native.notifyAddress(), rx.address);
+
         // barrier: BARRIER=1 cannot be queued either: EAGAIN at once.
         assert.equal(name(await testAddon.barrier(5000000)), 'EAGAIN');
 
@@ -380,6 +387,7 @@ describe('a receiver that stops reading', () => {
         await rx.resume();
         assert.equal(await pending, 1);
         await rx.next((m) => m.text === text);
+        // The queue drained: the first send after the EAGAINs goes out.
         const after = `STATUS=${unique('resumed')}`;
         assert.equal(native.notify(0, after, []), 1);
         assert.equal((await rx.next((m) => m.text === after)).pid, process.pid);
