@@ -116,6 +116,12 @@ export interface NativeBinding {
    */
   notifyAddress(): string | undefined;
   /**
+   * Start choosing the backend (libsystemd's `dlopen`) on a thread of its
+   * own; the first use of the backend meanwhile waits for it. The choice is
+   * the one a first use would make.
+   */
+  chooseBackendSoon(): void;
+  /**
    * socket + setsockopt + bind (+ listen): returns the new fd (CLOEXEC) or `-errno`.
    * kind: `tcp`, `udp`, `unix`, `unix-dgram`, `seqpacket` (anything else: `-EINVAL`).
    * For inet, address is numeric and port 0..65535: the caller checks the
@@ -168,6 +174,7 @@ function unavailable(): NativeBinding {
     notify: () => 0, // not sent, to NOTIFY_SOCKET or to an explicit address
     notifyState: () => 0,
     notifyAddress: () => undefined,
+    chooseBackendSoon: () => {},
     barrierSend: () => ({ sent: 0, fd: -1 }), // nowhere to send
     openSocket: () => errno.ENOSYS,
     NotifyReceiver: class {
@@ -187,27 +194,15 @@ function unavailable(): NativeBinding {
 }
 
 function load(): NativeBinding {
-  const root = path.join(__dirname, '..');
   if (process.platform !== 'linux') {
     // systemd is Linux-only: no addon is built or shipped for other systems.
     loadErr = new Error(`sd-activate's native addon is Linux-only (this is ${process.platform}-${process.arch})`);
     return unavailable();
   }
   try {
-    // node-gyp-build looks in build/Release first too; going there directly
-    // saves loading and running its lookup (about 2 ms at import) for source
-    // builds. Prebuilds, and PREBUILDS_ONLY, go through node-gyp-build.
-    if (!process.env.PREBUILDS_ONLY) {
-      try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        return require(path.join(root, 'build', 'Release', 'sd_activate.node')) as NativeBinding;
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
-      }
-    }
+    // Required by path, not bundled: dist/addon.js holds the one load (lib/addon.ts).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const gypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-    return gypBuild(root);
+    return (require(path.join(__dirname, 'addon.js')) as typeof import('./addon')).loadAddon() as NativeBinding;
   } catch (err) {
     loadErr = err instanceof Error ? err : new Error(String(err));
     return unavailable();
@@ -247,3 +242,4 @@ export function loadError(): Error | undefined {
   native();
   return loadErr;
 }
+

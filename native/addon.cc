@@ -16,6 +16,7 @@
 #include <atomic>
 #include <string>
 #include <pthread.h>
+#include <sched.h>
 #include <vector>
 
 #include "args.h"
@@ -26,19 +27,53 @@
 namespace sdact {
 namespace {
 
-const Backend* chosen = nullptr;
+// The backend, chosen on first use, so that loading the addon costs no dlopen
+// of libsystemd (and its libraries) until something needs it; or chosen on a
+// thread of its own once chooseBackendSoon() asks (lib/binding.ts, for a
+// process its LISTEN_PID names, which needs it at once): the main thread then
+// loads JavaScript while libsystemd loads, and a first use meanwhile waits.
+// SD_ACTIVATE_BACKEND=builtin forces the builtin backend even where
+// libsystemd is available (used to run the suite over both). Atomics, not a
+// mutex or call_once: no libc symbol newer than the prebuilds' floor.
+std::atomic<const Backend*> chosen{nullptr};
+std::atomic<bool> choosing{false};
 const char* libsystemd_path = "";
 
-// The backend, chosen on first use, so that loading the addon costs no dlopen
-// of libsystemd (and its libraries) until something needs it.
-// SD_ACTIVATE_BACKEND=builtin forces the builtin backend even where
-// libsystemd is available (used to run the suite over both).
-const Backend* backend() {
-  if (chosen) return chosen;
+bool builtin_requested() {
   const char* want = getenv("SD_ACTIVATE_BACKEND");
-  const Backend* lib = (want && strcmp(want, "builtin") == 0) ? nullptr : libsystemd_backend(&libsystemd_path);
-  chosen = lib ? lib : builtin_backend();
-  return chosen;
+  return want && strcmp(want, "builtin") == 0;
+}
+
+// Choose, unless another thread already does: true when this call chose.
+bool choose(bool builtin) {
+  if (choosing.exchange(true)) return false;
+  const Backend* lib = builtin ? nullptr : libsystemd_backend(&libsystemd_path);
+  chosen.store(lib ? lib : builtin_backend(), std::memory_order_release);
+  return true;
+}
+
+const Backend* backend() {
+  const Backend* b = chosen.load(std::memory_order_acquire);
+  if (b) return b;
+  if (!choose(builtin_requested())) {
+    while (!(b = chosen.load(std::memory_order_acquire))) sched_yield();  // the other thread is in dlopen
+  }
+  return chosen.load(std::memory_order_acquire);
+}
+
+void* ChooseOnThread(void* builtin) {
+  choose(builtin != nullptr);
+  return nullptr;
+}
+
+// chooseBackendSoon(): start choosing the backend on a thread of its own. The
+// environment is read here, on the main thread (getenv races with setenv).
+Napi::Value ChooseBackendSoon(const Napi::CallbackInfo& info) {
+  if (!chosen.load(std::memory_order_acquire) && !choosing.load()) {
+    pthread_t t;
+    if (pthread_create(&t, nullptr, ChooseOnThread, builtin_requested() ? (void*)1 : nullptr) == 0) pthread_detach(t);
+  }
+  return info.Env().Undefined();
 }
 
 bool is_libsystemd() { return strcmp(backend()->name, "libsystemd") == 0; }
@@ -455,6 +490,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_create_function(env, "notifyState", NAPI_AUTO_LENGTH, NotifyState, nullptr, &notify_state);
   exports.Set("notifyState", Napi::Value(env, notify_state));
   exports.Set("notifyAddress", Napi::Function::New(env, NotifyAddress));
+  exports.Set("chooseBackendSoon", Napi::Function::New(env, ChooseBackendSoon));
   exports.Set("openSocket", Napi::Function::New(env, OpenSocket));
   exports.Set("NotifyReceiver", NotifyReceiver::Init(env));
   exports.Set("ReadableWatch", ReadableWatch::Init(env));

@@ -14,12 +14,23 @@
 // first time one of its exports is read (Node's module cache keeps the one
 // instance: dist/notify.js required directly is the same module). The
 // literal require("./notify") stays, for tools that trace a package's files.
+//
+// Then it bundles dist/index.js and dist/register.js, with every module they
+// reach, into one file, dist/bundle.js (esbuild; each module stays a module
+// that runs on its first require, so the lazy requires stay lazy), and makes
+// the two entries two-line loaders that run it through dist/load.js (one
+// instance for both entries; see lib/load.ts). The loaders list the main
+// entry's names in the form Node's ESM loader reads. Last it writes the code
+// cache for this node (scripts/code-cache.js). The other dist/ files stay, for
+// the command (dist/cli.js) and the tests of internals.
 //   node scripts/build-ts.js
 const { spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
+const dist = path.join(root, 'dist');
 const LAZY = ['./notify', './watchdog', './fdstore', './lifecycle', './cluster'];
 
 function compile() {
@@ -48,6 +59,53 @@ function lazyIndex(text) {
   return out.replace(/^"use strict";\n/, (s) => `${s}${helper}\n`);
 }
 
+// esbuild's helper that runs a bundled module on its first require, as it
+// prints it; the build fails if that changes (the tests read `module.ran`).
+const COMMONJS = 'var __commonJS=(cb,mod)=>function(){return mod||(0,cb[__getOwnPropNames(cb)[0]])((mod={exports:{}}).exports,mod),mod.exports};';
+const COMMONJS_RECORDING = 'var __commonJS=(cb,mod)=>function(){return mod||(module.ran.push(__getOwnPropNames(cb)[0]),' +
+  '(0,cb[__getOwnPropNames(cb)[0]])((mod={exports:{}}).exports,mod)),mod.exports};';
+
+/** dist/bundle.js from tsc's dist/index.js and dist/register.js; its first line names the build. */
+function bundle() {
+  const entry = path.join(dist, 'bundle-entry.js');
+  fs.writeFileSync(entry, 'module.exports = { main: () => require("./index.js"), register: () => require("./register.js") };\n');
+  const outfile = path.join(dist, 'bundle.js');
+  require('esbuild').buildSync({
+    entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20',
+    charset: 'ascii', legalComments: 'none', minifyWhitespace: true, minifySyntax: true, external: ['node-gyp-build'], logLevel: 'error',
+  });
+  fs.rmSync(entry);
+  const text = fs.readFileSync(outfile, 'latin1');
+  if (!text.includes(COMMONJS)) throw new Error('build-ts: esbuild\'s __commonJS helper changed shape; update scripts/build-ts.js');
+  const body = text.replace(COMMONJS, COMMONJS_RECORDING);
+  const id = crypto.createHash('sha256').update(body).digest('hex').slice(0, 16);
+  fs.writeFileSync(outfile, `// sd-activate bundle ${id}\n${body}`, 'latin1');
+}
+
+/** The names dist/index.js exports, read from tsc's output in a fresh node. */
+function mainNames() {
+  const r = spawnSync(process.execPath, ['-p', `JSON.stringify(Object.keys(require(${JSON.stringify(path.join(dist, 'index.js'))})))`],
+    { encoding: 'utf8', env: { ...process.env, LISTEN_PID: '', LISTEN_FDS: '' } });
+  if (r.status !== 0) throw new Error(`build-ts: cannot list the exports of dist/index.js: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** The two entries: loaders of the bundle. */
+function entries(names) {
+  const head = "'use strict';\n// sd-activate's main entry: the bundle (dist/bundle.js, through dist/load.js; scripts/build-ts.js).\n";
+  fs.writeFileSync(path.join(dist, 'index.js'), `${head}module.exports = require('./load.js').entry('main');\n` +
+    `// The names, for Node's ESM loader (never run):\n0 && (module.exports = { ${names.join(', ')} });\n`);
+  fs.writeFileSync(path.join(dist, 'register.js'), "'use strict';\n// sd-activate/register: the preload, from the bundle (dist/load.js).\n" +
+    "require('./load.js').entry('register');\n");
+  for (const f of ['index.js.map', 'register.js.map']) fs.rmSync(path.join(dist, f), { force: true });
+}
+
 compile();
-const index = path.join(root, 'dist', 'index.js');
+const index = path.join(dist, 'index.js');
 fs.writeFileSync(index, lazyIndex(fs.readFileSync(index, 'utf8')));
+const names = mainNames();
+bundle();
+entries(names);
+fs.rmSync(path.join(dist, 'cache'), { recursive: true, force: true });
+const cache = spawnSync(process.execPath, [path.join(__dirname, 'code-cache.js')], { stdio: 'inherit' });
+if (cache.status !== 0) process.exit(cache.status ?? 1);

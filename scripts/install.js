@@ -17,6 +17,10 @@
 //        the install, as node-gyp-build would); else finish the install with
 //        one line naming what is missing (exit 0): backend "unavailable".
 //
+// Then, where the package has its bundle (dist/bundle.js), it writes the V8
+// code cache of it for this node (scripts/code-cache.js), which a failure
+// never fails the install for: without it the bundle compiles from source.
+//
 // SD_ACTIVATE_INSTALL_VERBOSE=1 says what was decided in every case.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -98,4 +102,12 @@ function main() {
   return 0;
 }
 
+/** The code cache for this node; a failure is a line in verbose mode, never a failed install. */
+function codeCache() {
+  if (!fs.existsSync(path.join(root, 'dist', 'bundle.js'))) return;
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'code-cache.js')], { cwd: root, encoding: 'utf8', timeout: 60000 });
+  info(r.status === 0 ? `code cache: ${r.stdout.trim()}` : `no code cache (${(r.stderr || r.error?.message || '').trim()}); the bundle compiles from source`);
+}
+
 process.exitCode = main();
+if (process.exitCode === 0) codeCache();

@@ -47,7 +47,7 @@ describe('backend', () => {
   });
 
   test('the product addon exports exactly what lib/ calls; test-only primitives live in the test addon', () => {
-    assert.deepEqual(Object.keys(native).sort(), ['NotifyReceiver', 'ReadableWatch', 'backend', 'barrierSend', 'booted', 'close',
+    assert.deepEqual(Object.keys(native).sort(), ['NotifyReceiver', 'ReadableWatch', 'backend', 'barrierSend', 'booted', 'chooseBackendSoon', 'close',
       'describeSocket', 'dup', 'isSocketInet', 'isSocketUnix', 'libsystemdPath', 'libsystemdVersion', 'linkage',
       'listenFds', 'notify', 'notifyAddress', 'notifyState', 'openSocket', 'watchdogEnabled']);
     const testAddon = require('./helpers/test-addon');

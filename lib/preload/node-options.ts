@@ -8,6 +8,7 @@
  * @internal
  */
 import * as path from 'node:path';
+import { packageDir } from '../slot';
 
 /** Split `NODE_OPTIONS` the way Node does: on spaces, with `"..."` quoting and `\` escapes inside quotes. */
 export function splitNodeOptions(text: string): string[] {
@@ -40,7 +41,7 @@ function quote(arg: string): string {
 }
 
 /** This copy's preload entry file (absolute: it resolves from any directory and from npx's cache). */
-export const REGISTER_FILE = path.resolve(__dirname, '..', 'register.js');
+export const REGISTER_FILE = path.join(packageDir, 'dist', 'register.js');
 
 /** `NODE_OPTIONS` with the preload first (`--require "<REGISTER_FILE>"`), then what was there. */
 export function withPreloadFirst(nodeOptions: string | undefined): string {

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The loader behind the package's two entries. `dist/index.js` and
+ * `dist/register.js` are two lines each that ask it for their entry; it runs
+ * one file, `dist/bundle.js` (every module of `dist/`, bundled by
+ * `scripts/build-ts.js`), once per process, so both entries share one
+ * instance of every module. The bundle is compiled with V8's code cache when
+ * one was made for this V8 and this build of the bundle
+ * (`dist/cache/<build id>-<V8 version>-<arch>.bin`, written by
+ * `scripts/code-cache.js` at build and install time, never at run time): the
+ * bytecode of the functions the activation path runs is then deserialized
+ * instead of compiled on first call, which Node 20 cannot cache itself. A
+ * cache V8 rejects (other flags) is ignored: the bundle compiles from source.
+ *
+ * @internal
+ */
+import fs = require('node:fs');
+import path = require('node:path');
+import vm = require('node:vm');
+import { createRequire } from 'node:module';
+import { loadAddon } from './addon';
+
+/** What the bundle's module exports: its two entries, each run on its first call. */
+interface Entries {
+  main(): unknown;
+  register(): unknown;
+}
+
+/** The `module` the bundle runs with; `ran` lists the bundled modules run so far (tests read it). */
+interface BundleModule {
+  exports: Entries;
+  ran: string[];
+}
+
+/** The bundle's first line names its build: `// sd-activate bundle <id>`. */
+export const BUILD_PREFIX = '// sd-activate bundle ';
+
+/** The bundled modules, built by `scripts/build-ts.js`. */
+export const BUNDLE = path.join(__dirname, 'bundle.js');
+
+/** Where the code cache of a build of the bundle for one V8 and architecture lives. */
+export function cacheFile(build: string, v8 = process.versions.v8, arch = process.arch): string {
+  return path.join(__dirname, 'cache', `${build}-${v8}-${arch}.bin`);
+}
+
+/**
+ * How the bundle was compiled: `used` (with a code cache V8 accepted),
+ * `rejected` (V8 refused the cache), `none` (no cache for this V8), or
+ * `unloaded` (not yet).
+ */
+export let cache: 'used' | 'rejected' | 'none' | 'unloaded' = 'unloaded';
+
+let script: vm.Script | undefined;
+let bundle: BundleModule | undefined;
+
+/** Run the bundle (once) and return one of its entries' exports. */
+export function entry(name: keyof Entries): unknown {
+  bundle ??= load();
+  return bundle.exports[name]();
+}
+
+/** The bundled modules run so far, by their path in `dist/`, or `[]` before the bundle runs. */
+export function ranModules(): readonly string[] {
+  return bundle?.ran ?? [];
+}
+
+/** The code cache of the bundle as it stands now, with the bytecode of every function run so far. */
+export function codeCache(): { build: string; data: Buffer } {
+  if (script === undefined || bundle === undefined) throw new Error('sd-activate: the bundle has not run');
+  return { build: buildId(fs.readFileSync(BUNDLE, 'latin1')), data: script.createCachedData() };
+}
+
+function buildId(source: string): string {
+  const end = source.indexOf('\n');
+  if (!source.startsWith(BUILD_PREFIX) || end < 0) throw new Error(`sd-activate: ${BUNDLE} is not a bundle built by scripts/build-ts.js`);
+  return source.slice(BUILD_PREFIX.length, end);
+}
+
+function load(): BundleModule {
+  // A process its LISTEN_PID names adopts its sockets as soon as the app
+  // activates: the addon loads now and chooses its backend (libsystemd's
+  // dlopen) on a thread of its own while the bundle and the app load. Any
+  // other process loads neither until it needs them. A failure is reported
+  // where the addon is first needed (lib/binding.ts).
+  if (process.platform === 'linux' && process.env.LISTEN_PID === String(process.pid)) {
+    try {
+      (loadAddon() as { chooseBackendSoon(): void }).chooseBackendSoon();
+    } catch {
+      // lib/binding.ts loads it again and keeps the error.
+    }
+  }
+  // ASCII by construction (esbuild --charset=ascii): latin1 makes a one-byte string without decoding.
+  const source = fs.readFileSync(BUNDLE, 'latin1');
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = fs.readFileSync(cacheFile(buildId(source)));
+  } catch {
+    // No cache for this V8 and build: compiled from source, as any module is.
+  }
+  // Node's module wrapper, on the first line so that line numbers stay the file's.
+  script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`,
+    { filename: BUNDLE, ...(cachedData ? { cachedData } : {}) });
+  cache = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'used';
+  const m: BundleModule = { exports: {} as Entries, ran: [] };
+  (script.runInThisContext() as (...args: unknown[]) => void)(m.exports, createRequire(BUNDLE), m, BUNDLE, __dirname);
+  return m;
+}
