@@ -230,7 +230,17 @@ test('wildcards and dual-stack: "*", "::*", ipv6Only, IPv4-mapped', async () => 
     ['127.0.0.1', -1, { bind: '::ffff:127.0.0.1' }, true],
     ['127.0.0.1', -1, { bind: ['::1', '127.0.0.2'] }, false],
   ];
-  const socks = cases.map(([addr, v6only]) => openSocket('tcp', addr, 0, { v6only }));
+  // Every case on a port of its own: an IPv6-only socket may get the port an
+  // IPv4 one has, and two listeners with one port and one bind would claim each
+  // other's socket.
+  const ports = new Set();
+  const socks = cases.map(([addr, v6only]) => {
+    for (;;) {
+      const sock = openSocket('tcp', addr, 0, { v6only });
+      if (!ports.has(sock.port)) return ports.add(sock.port), sock;
+      native.close(sock.fd);
+    }
+  });
   const config = {};
   cases.forEach(([, , cfg], i) => { config[`c${i}`] = { port: socks[i].port, ...cfg }; });
   const app = await startApp({ config, skipListen: cases.map((c, i) => (c[3] ? null : `c${i}`)).filter(Boolean) },
