@@ -71,14 +71,14 @@ test('a lazy export runs its module on first read; both entries share one run of
   for (const m of LAZY) assert.ok(!out.atImport.includes(`dist/${m}.js`), `dist/${m}.js ran at import under the preload: ${out.atImport}`);
 });
 
-/** A copy of the package (dist, package.json; build and node_modules linked) to change its bundle or cache. */
+/** A copy of the package (dist, scripts, package.json; build, prebuilds and node_modules linked) to change its bundle or cache. */
 function packageCopy(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sdact-bundle-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true });
   fs.cpSync(path.join(root, 'scripts'), path.join(dir, 'scripts'), { recursive: true });
   fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'));
-  for (const d of ['build', 'node_modules']) if (fs.existsSync(path.join(root, d))) fs.symlinkSync(path.join(root, d), path.join(dir, d));
+  for (const d of ['build', 'prebuilds', 'node_modules']) if (fs.existsSync(path.join(root, d))) fs.symlinkSync(path.join(root, d), path.join(dir, d));
   return dir;
 }
 
