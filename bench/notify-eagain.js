@@ -7,8 +7,10 @@
 //               (code, errno, syscall, message; a short stack)
 // The receiver is a datagram socket that is never read, filled until a send
 // fails. Prints the median per call of each, the ratio, and whether the
-// thrown path is within 3 µs in the median of the paired rounds.
-//   node bench/notify-eagain.js [--calls 2000] [--rounds 25] [--backend libsystemd|builtin]
+// thrown path is within 3 µs in the median of the paired rounds; with
+// --runs N (3 by default) that many runs, each a process of its own, and in
+// how many of them the target was met (issue 16: two of three).
+//   node bench/notify-eagain.js [--calls 2000] [--rounds 25] [--runs 3] [--backend libsystemd|builtin]
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -19,7 +21,23 @@ const args = process.argv.slice(2);
 const opt = (name, def) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : def; };
 const CALLS = Number(opt('--calls', 2000));
 const ROUNDS = Number(opt('--rounds', 25));
+const RUNS = Number(opt('--runs', 3));
 if (opt('--backend') !== undefined) process.env.SD_ACTIVATE_BACKEND = opt('--backend');
+const TARGET_US = 3;
+
+if (RUNS > 1) {
+  // Each run a fresh process (its own JIT and queue), one after the other.
+  const { spawnSync } = require('node:child_process');
+  const met = [];
+  for (let run = 1; run <= RUNS; run++) {
+    const r = spawnSync(process.execPath, [__filename, ...args.filter((a, i) => a !== '--runs' && args[i - 1] !== '--runs'), '--runs', '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+    process.stdout.write(`run ${run}: ${r.stdout}`);
+    met.push(/target thrown <= 3 µs: met/.test(r.stdout));
+  }
+  console.log(`target (thrown <= ${TARGET_US} µs, median of the paired rounds) met in ${met.filter(Boolean).length} of ${RUNS} runs`);
+  process.exit(0);
+}
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sdact-eagain-'));
 const sock = path.join(dir, 'notify');
@@ -69,4 +87,4 @@ const f = (x) => x.toFixed(2);
 console.log(`EAGAIN path (queue full after ${filled} datagrams), backend ${native.backend}, ${ROUNDS} paired rounds of ${CALLS} calls:`);
 console.log(`  primitive (addon returns -11): median ${f(median(a))} µs, min ${f(Math.min(...a))} µs`);
 console.log(`  status() throws SystemError:   median ${f(median(b))} µs, min ${f(Math.min(...b))} µs  (${last.code}, errno ${last.errno}, syscall ${last.syscall}; stack ${last.stack.split('\n').length - 1} frames)`);
-console.log(`  ratio thrown / primitive: median ${f(median(ratios))}×; target thrown <= 3 µs: ${median(b) <= 3 ? 'met' : 'missed'}`);
+console.log(`  ratio thrown / primitive: median ${f(median(ratios))}×; target thrown <= ${TARGET_US} µs: ${median(b) <= TARGET_US ? 'met' : 'missed'}`);

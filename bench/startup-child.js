@@ -56,7 +56,7 @@ if (mode === 'own' || mode === 'preload') {
   const activation = sd.activate(config, { onWarning: () => {} });
   const t4 = process.hrtime.bigint();
   const adopted = activation.report().adopted.length;
-  const cache = require(path.join(pkg, 'dist', 'load.js')).cache;
+  const cache = require(path.join(pkg, 'dist', 'load.js')).cacheState();
   process.stdout.write(`${JSON.stringify({ require: ms(t0, t1), addon: ms(t1, t2), backend: ms(t2, t3), activate: ms(t3, t4), adopted, loaded: sd.backend, cache })}\n`);
 } else {
   throw new Error(`startup-child: unknown mode ${mode}`);

@@ -8,9 +8,11 @@
  * directly saves loading node-gyp-build and its lookup, about 4 ms of a
  * prebuild's start-up here.
  *
- * Outside the bundle (`dist/addon.js`, required by path): the loader
- * (lib/load.ts) starts it before the bundle runs, for a process its
- * `LISTEN_PID` names, and `lib/binding.ts` gets the same instance.
+ * Outside the bundle: bundled into each entry file with the loader
+ * (lib/load.ts), which starts it before the bundle runs for a process its
+ * `LISTEN_PID` names and hands it to the bundle as `dist/addon.js`, the
+ * path `lib/binding.ts` requires (outside the bundle, as in the command,
+ * that file itself). Node keeps one instance of the `.node` file either way.
  *
  * @internal
  */

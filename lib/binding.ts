@@ -200,7 +200,8 @@ function load(): NativeBinding {
     return unavailable();
   }
   try {
-    // Required by path, not bundled: dist/addon.js holds the one load (lib/addon.ts).
+    // Required by path, not bundled: in the bundle the loader answers with its
+    // copy of lib/addon.ts (lib/load.ts bundleRequire), elsewhere dist/addon.js.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require(path.join(__dirname, 'addon.js')) as typeof import('./addon')).loadAddon() as NativeBinding;
   } catch (err) {

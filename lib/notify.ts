@@ -29,7 +29,7 @@
 import net = require('node:net');
 import os = require('node:os');
 import { loadError, native } from './binding';
-import { invalid, SdActivateError, systemError } from './errors';
+import { invalid, SdActivateError, systemError, type SystemError } from './errors';
 import { fieldValue, formatState, type NotifyValue } from './notify-state';
 
 export type { NotifyValue } from './notify-state';
@@ -110,18 +110,32 @@ const NO_FDS: number[] = [];
 
 /**
  * Send a validated state; the hot path of every helper (process.env is read
- * only on failure). It goes to `NOTIFY_SOCKET`, or where the zero-code preload
- * moved it (out of the environment, so child processes do not inherit it).
+ * only on failure).
  */
 function send(pid: number, state: string, fds: number[] = NO_FDS): boolean {
-  const hidden = hiddenNotifySocket();
-  const r = hidden !== undefined ? native().notify(pid, state, fds, hidden)
-    : pid === 0 && fds.length === 0 ? native().notifyState(state) : native().notify(pid, state, fds);
-  // Where it went: the addon's connected address, the environment only when
-  // the send had no connection (reading process.env was a third of the cost
-  // of a failed send).
-  if (r < 0) throw systemError(r, 'sd_notify', sentTo(state, hidden ?? native().notifyAddress() ?? process.env.NOTIFY_SOCKET), 0);
+  const r = sendState(pid, state, fds);
+  if (r < 0) throw sendError(r, state);
   return r > 0;
+}
+
+/**
+ * The addon's result for a validated state: > 0 sent, 0 nowhere to send,
+ * `-errno`. It goes to `NOTIFY_SOCKET`, or where the zero-code preload moved
+ * it (out of the environment, so child processes do not inherit it).
+ */
+function sendState(pid: number, state: string, fds: number[]): number {
+  const hidden = hiddenNotifySocket();
+  return hidden !== undefined ? native().notify(pid, state, fds, hidden)
+    : pid === 0 && fds.length === 0 ? native().notifyState(state) : native().notify(pid, state, fds);
+}
+
+/**
+ * The error of a failed send, naming where it went: the addon's connected
+ * address, the environment only when the send had no connection (reading
+ * process.env was a third of the cost of a failed send).
+ */
+function sendError(r: number, state: string): SystemError {
+  return systemError(r, 'sd_notify', sentTo(state, hiddenNotifySocket() ?? native().notifyAddress() ?? process.env.NOTIFY_SOCKET), 0);
 }
 
 /**
@@ -169,7 +183,13 @@ export function ready(status?: string): boolean {
  */
 export function status(text: string): boolean {
   if (typeof text !== 'string') invalid('status must be a string');
-  return send(0, `STATUS=${fieldValue(text, 'the value of STATUS')}`);
+  // Sent and thrown here rather than through send(): a full manager queue
+  // (EAGAIN) is an expected failure of a hot call, and every frame a throw
+  // unwinds costs (bench/notify-eagain.js).
+  const state = `STATUS=${fieldValue(text, 'the value of STATUS')}`;
+  const r = sendState(0, state, NO_FDS);
+  if (r < 0) throw sendError(r, state);
+  return r > 0;
 }
 
 /**

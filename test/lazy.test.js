@@ -32,12 +32,20 @@ const LOADED = `const loaded = () => [...Object.keys(require.cache).map((f) => r
 
 test('require(\'sd-activate\') and activate() without LISTEN_PID load neither the lazy modules nor the addon', () => {
   const out = inChild(`${LOADED}
+    require('node:http');
+    const before = new Set(process.moduleLoadList);
     const sd = require('sd-activate');
     const atImport = loaded();
     const a = sd.activate({ web: { port: 1, bind: '127.0.0.1' } });
+    const builtins = process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith('NativeModule ')).map((m) => m.slice(13));
     const afterActivate = loaded();
     const backend = sd.backend;
-    console.log(JSON.stringify({ atImport, afterActivate, afterBackend: loaded(), backend, inherited: a.inherited('web') }));`);
+    console.log(JSON.stringify({ atImport, afterActivate, afterBackend: loaded(), backend, inherited: a.inherited('web'), builtins }));`);
+  // Of Node's own modules, an app that loaded node:http loads node:vm (the
+  // loader) and the resolver of package.json "exports"; node:os, for the errno
+  // table and the host's interfaces, only where those are needed.
+  assert.ok(out.builtins.includes('vm'), out.builtins);
+  assert.ok(!out.builtins.includes('os'), `node:os loaded by import and activate(): ${out.builtins}`);
   for (const m of LAZY) {
     assert.ok(!out.atImport.includes(`dist/${m}.js`), `dist/${m}.js loaded at import: ${out.atImport}`);
     assert.ok(!out.afterActivate.includes(`dist/${m}.js`), `dist/${m}.js loaded by activate()`);
@@ -84,7 +92,7 @@ function packageCopy(t) {
 
 const CACHE_STATE = (dir) => `const sd = require(${JSON.stringify(dir)});
   const a = sd.activate({ web: { port: 1, bind: '127.0.0.1' } });
-  console.log(JSON.stringify({ cache: require(${JSON.stringify(path.join(dir, 'dist', 'load.js'))}).cache, exports: Object.keys(sd).length, ok: a.inherited('web') === false }));`;
+  console.log(JSON.stringify({ cache: require(${JSON.stringify(path.join(dir, 'dist', 'load.js'))}).cacheState(), exports: Object.keys(sd).length, ok: a.inherited('web') === false }));`;
 
 test('the bundle compiles with the code cache made for this node, and without one it is the same package', (t) => {
   const dir = packageCopy(t);
@@ -151,6 +159,9 @@ test('a process its LISTEN_PID names loads the addon at import and adopts; repor
   assert.equal(r.json.reportBackend, r.json.backend);
   assert.equal(r.json.infoBackend, r.json.backend);
   assert.ok(['libsystemd', 'builtin'].includes(r.json.backend), r.json.backend);
+  // One file of the package for Node to load: the entry, which carries the
+  // loader and hands the bundle its addon (no dist/load.js, dist/addon.js).
+  assert.deepEqual(r.json.packageFiles, ['dist/index.js']);
 });
 
 test('LISTEN_PID naming another process: no addon at import', () => {
