@@ -76,6 +76,14 @@ export interface NativeBinding {
   close(fd: number): number;
   /** `fcntl(fd, F_DUPFD_CLOEXEC, 3)`: a new close-on-exec fd for the same open file, or `-errno`. */
   dup(fd: number): number;
+  /** fstat(2): `"st_dev:st_ino"` in decimal (the form of JOURNAL_STREAM), or `-errno`. */
+  fileId(fd: number): string | number;
+  /**
+   * write(2) all of `text` (UTF-8) to `fd`: the bytes written, or `-errno`.
+   * Partial writes continue, EINTR retries, a full non-blocking fd is
+   * waited for (at most 1 s at a time).
+   */
+  writeText(fd: number, text: string): number;
   /** `sd_booted()`: 1, 0, or `-errno`. */
   booted(): number;
   /**
@@ -169,6 +177,8 @@ function unavailable(): NativeBinding {
     describeSocket: () => errno.ENOSYS,
     close: () => errno.ENOSYS,
     dup: () => errno.ENOSYS,
+    fileId: () => errno.ENOSYS,
+    writeText: () => errno.ENOSYS,
     booted: () => 0,
     watchdogEnabled: () => ({ result: 0, usec: 0 }),
     notify: () => 0, // not sent, to NOTIFY_SOCKET or to an explicit address
@@ -236,6 +246,15 @@ let binding: NativeBinding | undefined;
  */
 export function native(): NativeBinding {
   return binding ?? (binding = load());
+}
+
+/**
+ * The addon if it is loaded already, else `undefined` (never loads it, and
+ * never the unavailable stand-in): for a call with a Node fallback, made
+ * through the addon only where it costs nothing to load. @internal
+ */
+export function loadedNative(): NativeBinding | undefined {
+  return loadErr === undefined ? binding : undefined;
 }
 
 /** The error that kept the addon from loading (loading it first), or `undefined`. @internal */

@@ -8,6 +8,8 @@
  * @internal
  */
 import fs = require('node:fs');
+import { loadedNative } from './binding';
+import { fileId } from './sockets';
 
 /**
  * Where sd-activate writes its log lines: any object with `info` and `warn`
@@ -26,14 +28,8 @@ export function stderrIsJournal(): boolean {
   if (journalCache === undefined) {
     journalCache = false;
     const m = /^(\d+):(\d+)$/.exec(process.env.JOURNAL_STREAM ?? '');
-    if (m) {
-      try {
-        const st = fs.fstatSync(2, { bigint: true });
-        journalCache = st.dev === BigInt(m[1]!) && st.ino === BigInt(m[2]!);
-      } catch {
-        // fd 2 closed: not the journal
-      }
-    }
+    // fd 2 closed: not the journal.
+    if (m) journalCache = fileId(2) === `${BigInt(m[1]!)}:${BigInt(m[2]!)}`;
   }
   return journalCache;
 }
@@ -41,9 +37,17 @@ export function stderrIsJournal(): boolean {
 /** Write `text` (one line or several) to stderr, each line with `priority` when stderr is the journal. */
 function line(priority: string, text: string): void {
   const p = stderrIsJournal() ? priority : '';
+  const out = `${p}${text.split('\n').join(`\n${p}`)}\n`;
+  // Synchronous, so a line written just before process.exit() is not lost:
+  // through the addon when it is loaded (Node's fs.writeSync cost 0.15 ms on
+  // its first call, and loses a line on a full non-blocking stderr).
+  const n = loadedNative();
+  if (n !== undefined) {
+    n.writeText(2, out); // a failure: stderr closed, nowhere to log
+    return;
+  }
   try {
-    // Synchronous, so a line written just before process.exit() is not lost.
-    fs.writeSync(2, `${p}${text.split('\n').join(`\n${p}`)}\n`);
+    fs.writeSync(2, out);
   } catch {
     // stderr closed: nowhere to log
   }

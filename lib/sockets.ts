@@ -6,7 +6,7 @@
 import type * as dgram from 'node:dgram';
 import fs = require('node:fs');
 import net = require('node:net');
-import { native, type RawSocketInfo } from './binding';
+import { loadedNative, native, type RawSocketInfo } from './binding';
 import { errno } from './errno';
 import { check, invalid, systemError, type SystemError } from './errors';
 import { fdArg, intInRange, own } from './validate';
@@ -260,17 +260,33 @@ export function dupFd(fd: number): number {
 }
 
 /**
+ * `st_dev:st_ino` of the open file at `fd` in decimal (the form of
+ * `JOURNAL_STREAM`), or undefined when `fd` is not open. Through the addon
+ * when it is loaded (Node's `fs.fstatSync` cost 0.25 ms on its first call in
+ * the activation path), else `fs`.
+ *
+ * @internal
+ */
+export function fileId(fd: number): string | undefined {
+  const id = loadedNative()?.fileId(fd);
+  if (id !== undefined) return typeof id === 'string' ? id : undefined;
+  try {
+    const st = fs.fstatSync(fd, { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The inode of the open file at `fd`, or undefined when `fd` is not open:
  * with it, whether a number still names the socket it did (fds are reused).
  *
  * @internal
  */
 export function inodeOf(fd: number): number | undefined {
-  try {
-    return fs.fstatSync(fd).ino;
-  } catch {
-    return undefined;
-  }
+  const id = fileId(fd);
+  return id === undefined ? undefined : Number(id.slice(id.indexOf(':') + 1));
 }
 
 /**

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -165,6 +166,48 @@ Napi::Value Dup(const Napi::CallbackInfo& info) {
   if (fd < 0) return Napi::Number::New(env, -EBADF);
   int r = fcntl(fd, F_DUPFD_CLOEXEC, 3);
   return Napi::Number::New(env, r < 0 ? -errno : r);
+}
+
+// fstat(2) of fd as "st_dev:st_ino" in decimal, as systemd writes
+// JOURNAL_STREAM, or -errno. Node's fs.fstatSync did the same at a first-call
+// cost of about 0.25 ms in the activation path.
+Napi::Value FileId(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = arg_int(info, 0);
+  SDACT_RETURN_IF_EXCEPTION(env);
+  struct stat st;
+  if (fd < 0) return Napi::Number::New(env, -EBADF);
+  if (fstat(fd, &st) < 0) return Napi::Number::New(env, -errno);
+  return Napi::String::New(env, std::to_string((unsigned long long)st.st_dev) + ":" +
+                                    std::to_string((unsigned long long)st.st_ino));
+}
+
+// write(2) all of text (UTF-8) to fd: the bytes written, or -errno. A partial
+// write continues, EINTR retries, and a non-blocking fd that is full is waited
+// for (poll(2), at most 1 s each time) instead of losing the line.
+Napi::Value WriteText(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = arg_int(info, 0);
+  std::string text = arg_string(info, 1);
+  SDACT_RETURN_IF_EXCEPTION(env);
+  if (fd < 0) return Napi::Number::New(env, -EBADF);
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n > 0) {
+      done += (size_t)n;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      struct pollfd p = {fd, POLLOUT, 0};
+      int r;
+      while ((r = poll(&p, 1, 1000)) < 0 && errno == EINTR) {}
+      if (r <= 0) return Napi::Number::New(env, r < 0 ? -errno : -EAGAIN);
+    } else {
+      return Napi::Number::New(env, n < 0 ? -errno : -EIO);
+    }
+  }
+  return Napi::Number::New(env, (double)done);
 }
 
 Napi::Value Booted(const Napi::CallbackInfo& info) {
@@ -482,6 +525,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("describeSocket", Napi::Function::New(env, DescribeSocket));
   exports.Set("close", Napi::Function::New(env, Close));
   exports.Set("dup", Napi::Function::New(env, Dup));
+  exports.Set("fileId", Napi::Function::New(env, FileId));
+  exports.Set("writeText", Napi::Function::New(env, WriteText));
   exports.Set("booted", Napi::Function::New(env, Booted));
   exports.Set("watchdogEnabled", Napi::Function::New(env, WatchdogEnabled));
   exports.Set("notify", Napi::Function::New(env, Notify));

@@ -48,8 +48,8 @@ describe('backend', () => {
 
   test('the product addon exports exactly what lib/ calls; test-only primitives live in the test addon', () => {
     assert.deepEqual(Object.keys(native).sort(), ['NotifyReceiver', 'ReadableWatch', 'backend', 'barrierSend', 'booted', 'chooseBackendSoon', 'close',
-      'describeSocket', 'dup', 'isSocketInet', 'isSocketUnix', 'libsystemdPath', 'libsystemdVersion', 'linkage',
-      'listenFds', 'notify', 'notifyAddress', 'notifyState', 'openSocket', 'watchdogEnabled']);
+      'describeSocket', 'dup', 'fileId', 'isSocketInet', 'isSocketUnix', 'libsystemdPath', 'libsystemdVersion', 'linkage',
+      'listenFds', 'notify', 'notifyAddress', 'notifyState', 'openSocket', 'watchdogEnabled', 'writeText']);
     const testAddon = require('./helpers/test-addon');
     assert.equal(testAddon.backend, native.backend, 'the test addon runs the backend under test');
     for (const k of Object.keys(native)) assert.equal(typeof testAddon[k], typeof native[k], k);
@@ -673,6 +673,48 @@ describe('closeFd, booted, watchdogEnabled, openSocket', () => {
   });
 });
 
+describe('fileId, writeText: the fstat and write of the log path', () => {
+  test('fileId is fstat\'s st_dev:st_ino, exactly (fds of every kind); a closed or negative fd is EBADF', () => {
+    const file = path.join(tmp, 'id-file');
+    fs.writeFileSync(file, 'x');
+    const fd = fs.openSync(file, 'r');
+    const sock = native.openSocket('tcp', '127.0.0.1', 0, 1, -1);
+    try {
+      for (const f of [0, 1, 2, fd, sock]) {
+        const st = fs.fstatSync(f, { bigint: true });
+        assert.equal(native.fileId(f), `${st.dev}:${st.ino}`, `fd ${f}`);
+      }
+      assert.notEqual(native.fileId(fd), native.fileId(sock));
+    } finally {
+      fs.closeSync(fd);
+      native.close(sock);
+    }
+    assert.equal(native.fileId(fd), E.EBADF);
+    assert.equal(native.fileId(-1), E.EBADF);
+  });
+
+  test('writeText writes all of a text (UTF-8, more than a pipe holds, through a full non-blocking pipe); EBADF when closed', async () => {
+    // The child's stdout is a pipe Node made non-blocking; this process does
+    // not read it for 300 ms, so the pipe (64 KB) fills and the write waits.
+    const text = `${'é€x'.repeat(40000)}\n`;
+    const c = startChild({ script: EVAL, args: [`
+      process.stdout; // Node sets O_NONBLOCK on a pipe it opens as a stream
+      const nonBlocking = (helpers.fdFlags(1) & 0o4000) !== 0;
+      const n = native.writeText(1, \`\${'é€x'.repeat(40000)}\\n\`);
+      return { nonBlocking, n, closed: native.writeText(99, 'x'), negative: native.writeText(-1, 'x') };
+    `] });
+    c.proc.stdout.pause();
+    setTimeout(() => c.proc.stdout.resume(), 300);
+    const r = await c.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.nonBlocking, true);
+    assert.equal(r.json.n, Buffer.byteLength(text));
+    assert.equal(r.stdout.slice(0, text.length), text);
+    assert.equal(r.json.closed, E.EBADF);
+    assert.equal(r.json.negative, E.EBADF);
+  });
+});
+
 describe('argument checking in the addon', () => {
   test('every function refuses missing or mistyped arguments with a TypeError (never aborts); test addon too', async () => {
     const out = await child(`
@@ -695,6 +737,8 @@ describe('argument checking in the addon', () => {
         watchFn: () => new native.ReadableWatch([]),
         barrierSendAddress: () => native.barrierSend(5), barrierSendObject: () => native.barrierSend({ path: '/run/x' }),
         notifyStateNone: () => native.notifyState(), notifyStateNumber: () => native.notifyState(5),
+        fileId: () => native.fileId(), fileIdString: () => native.fileId('2'), writeText: () => native.writeText(2),
+        writeTextNumber: () => native.writeText(2, 5), writeTextFd: () => native.writeText(2.5, 'x'),
       };
       const r = {};
       for (const [k, f] of Object.entries(calls)) {
