@@ -27,9 +27,11 @@ let journalCache: boolean | undefined;
 export function stderrIsJournal(): boolean {
   if (journalCache === undefined) {
     journalCache = false;
-    const m = /^(\d+):(\d+)$/.exec(process.env.JOURNAL_STREAM ?? '');
-    // fd 2 closed: not the journal.
-    if (m) journalCache = fileId(2) === `${BigInt(m[1]!)}:${BigInt(m[2]!)}`;
+    // <dev>:<inode> in decimal, compared as numbers (without a regular
+    // expression, which V8 would compile on this first use); fd 2 closed: not the journal.
+    const [dev, ino, more] = (process.env.JOURNAL_STREAM ?? '').split(':');
+    const decimal = (x: string | undefined): x is string => x !== undefined && x !== '' && [...x].every((c) => c >= '0' && c <= '9');
+    if (more === undefined && decimal(dev) && decimal(ino)) journalCache = fileId(2) === `${BigInt(dev)}:${BigInt(ino)}`;
   }
   return journalCache;
 }
