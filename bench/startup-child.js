@@ -65,8 +65,7 @@ if (mode === 'own' || mode === 'preload') {
 } else if (mode === 'loader') {
   // What require('sd-activate') does (lib/load.ts), step by step: a replay of
   // its Node calls on the same files, not the package's code, to say where
-  // the time of the require goes. The entry file itself is timed as Node
-  // loads any file (a copy of it that exports nothing).
+  // the time of the require goes (all but Node loading the entry file itself).
   const fs = require('node:fs');
   const t = [process.hrtime.bigint()];
   const step = () => t.push(process.hrtime.bigint());
@@ -77,9 +76,10 @@ if (mode === 'own' || mode === 'preload') {
   const source = fs.readFileSync(path.join(dist, 'bundle.js'), 'utf8');
   step();
   const build = source.slice(source.indexOf(' bundle ') + 8, source.indexOf('\n'));
-  const cachedData = fs.readFileSync(path.join(dist, 'cache', `${build}-${process.versions.v8}-${process.arch}.bin`));
+  const cacheFile = path.join(dist, 'cache', `${build}-${process.versions.v8}-${process.arch}.bin`);
+  const cachedData = fs.existsSync(cacheFile) ? fs.readFileSync(cacheFile) : undefined; // none: compiled from source
   step();
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: path.join(dist, 'bundle.js'), cachedData });
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: path.join(dist, 'bundle.js'), ...(cachedData ? { cachedData } : {}) });
   step();
   const m = { exports: {}, ran: [] };
   script.runInThisContext()(m.exports, createRequire(path.join(dist, 'bundle.js')), m, path.join(dist, 'bundle.js'), dist);
@@ -88,7 +88,7 @@ if (mode === 'own' || mode === 'preload') {
   step();
   const names = ['node:vm', 'read the bundle', 'read its cache', 'compile (deserialize)', 'the bundle\'s top level', 'the main entry\'s modules'];
   const out = Object.fromEntries(names.map((n, i) => [n, ms(t[i], t[i + 1])]));
-  out.rejected = script.cachedDataRejected;
+  out.cache = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'used';
   process.stdout.write(`${JSON.stringify(out)}\n`);
 } else {
   throw new Error(`startup-child: unknown mode ${mode}`);

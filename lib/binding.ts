@@ -81,7 +81,7 @@ export interface NativeBinding {
   /**
    * write(2) all of `text` (UTF-8) to `fd`: the bytes written, or `-errno`.
    * Partial writes continue, EINTR retries, a full non-blocking fd is
-   * waited for (at most 1 s at a time).
+   * waited for, at most 1 s in all (then `-EAGAIN`, part of the text written).
    */
   writeText(fd: number, text: string): number;
   /** `sd_booted()`: 1, 0, or `-errno`. */

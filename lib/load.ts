@@ -59,7 +59,14 @@ interface LoaderState {
   bundle?: BundleModule;
 }
 
-const state: LoaderState = ((globalThis as Record<symbol, LoaderState | undefined>)[Symbol.for(`sd-activate bundle ${BUNDLE}`)] ??= { cache: 'unloaded' });
+const state: LoaderState = sharedState();
+
+function sharedState(): LoaderState {
+  const key = Symbol.for(`sd-activate bundle ${BUNDLE}`);
+  const g = globalThis as Record<symbol, LoaderState | undefined>;
+  if (g[key] === undefined) Object.defineProperty(g, key, { value: { cache: 'unloaded' }, enumerable: false, configurable: false, writable: false });
+  return g[key]!;
+}
 
 /**
  * How the bundle was compiled: `used` (with a code cache V8 accepted),

@@ -268,6 +268,7 @@ export function dupFd(fd: number): number {
  * @internal
  */
 export function fileId(fd: number): string | undefined {
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) return undefined;
   const id = loadedNative()?.fileId(fd);
   if (id !== undefined) return typeof id === 'string' ? id : undefined;
   try {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -184,7 +185,15 @@ Napi::Value FileId(const Napi::CallbackInfo& info) {
 
 // write(2) all of text (UTF-8) to fd: the bytes written, or -errno. A partial
 // write continues, EINTR retries, and a non-blocking fd that is full is waited
-// for (poll(2), at most 1 s each time) instead of losing the line.
+// for (poll(2)) instead of losing the line, for at most 1 s in all: the event
+// loop never waits longer than that for a reader that does not read. After a
+// timeout (-EAGAIN) part of the text may have been written.
+static int64_t monotonic_ms() {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 Napi::Value WriteText(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = arg_int(info, 0);
@@ -192,6 +201,7 @@ Napi::Value WriteText(const Napi::CallbackInfo& info) {
   SDACT_RETURN_IF_EXCEPTION(env);
   if (fd < 0) return Napi::Number::New(env, -EBADF);
   size_t done = 0;
+  int64_t deadline = -1;
   while (done < text.size()) {
     ssize_t n = write(fd, text.data() + done, text.size() - done);
     if (n > 0) {
@@ -199,9 +209,13 @@ Napi::Value WriteText(const Napi::CallbackInfo& info) {
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (deadline < 0) deadline = monotonic_ms() + 1000;
       struct pollfd p = {fd, POLLOUT, 0};
       int r;
-      while ((r = poll(&p, 1, 1000)) < 0 && errno == EINTR) {}
+      do {
+        int64_t left = deadline - monotonic_ms();
+        r = left > 0 ? poll(&p, 1, (int)left) : 0;
+      } while (r < 0 && errno == EINTR);
       if (r <= 0) return Napi::Number::New(env, r < 0 ? -errno : -EAGAIN);
     } else {
       return Napi::Number::New(env, n < 0 ? -errno : -EIO);

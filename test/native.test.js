@@ -694,24 +694,46 @@ describe('fileId, writeText: the fstat and write of the log path', () => {
   });
 
   test('writeText writes all of a text (UTF-8, more than a pipe holds, through a full non-blocking pipe); EBADF when closed', async () => {
-    // The child's stdout is a pipe Node made non-blocking; this process does
-    // not read it for 300 ms, so the pipe (64 KB) fills and the write waits.
-    const text = `${'é€x'.repeat(40000)}\n`;
+    // The child's stdout is a pipe Node made non-blocking. This process reads
+    // none of it until the child says (on stderr) that it starts writing, and
+    // 100 ms more: 280 KB cannot go into a 64 KB pipe without a write(2) that
+    // fails with EAGAIN, so all of it arriving is the wait for the reader.
     const c = startChild({ script: EVAL, args: [`
       process.stdout; // Node sets O_NONBLOCK on a pipe it opens as a stream
       const nonBlocking = (helpers.fdFlags(1) & 0o4000) !== 0;
-      const n = native.writeText(1, \`\${'é€x'.repeat(40000)}\\n\`);
-      return { nonBlocking, n, closed: native.writeText(99, 'x'), negative: native.writeText(-1, 'x') };
+      const text = \`\${'é€x'.repeat(40000)}\\n\`;
+      helpers.fs.writeSync(2, 'writing\\n');
+      const n = native.writeText(1, text);
+      return { nonBlocking, n, bytes: Buffer.byteLength(text), closed: native.writeText(99, 'x'), negative: native.writeText(-1, 'x') };
     `] });
     c.proc.stdout.pause();
-    setTimeout(() => c.proc.stdout.resume(), 300);
+    c.proc.stderr.once('data', () => setTimeout(() => c.proc.stdout.resume(), 100));
     const r = await c.done;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json.nonBlocking, true);
-    assert.equal(r.json.n, Buffer.byteLength(text));
-    assert.equal(r.stdout.slice(0, text.length), text);
+    assert.equal(r.json.n, r.json.bytes);
+    assert.equal(r.stdout.slice(0, `${'é€x'.repeat(40000)}\n`.length), `${'é€x'.repeat(40000)}\n`);
     assert.equal(r.json.closed, E.EBADF);
     assert.equal(r.json.negative, E.EBADF);
+  });
+
+  test('writeText gives up after 1 s on a reader that does not read: -EAGAIN, not a hang', async () => {
+    const c = startChild({ script: EVAL, args: [`
+      process.stdout;
+      const t = Date.now();
+      const n = native.writeText(1, 'y'.repeat(1 << 20));
+      const ms = Date.now() - t;
+      helpers.fs.writeSync(2, 'gave up\\n');
+      process.stdout.write('\\n'); // ends the part written, before the JSON line
+      return { n, ms };
+    `] });
+    c.proc.stdout.pause();
+    // Read only once the child has given up.
+    c.proc.stderr.once('data', () => c.proc.stdout.resume());
+    const r = await c.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.n, -11);
+    assert.ok(r.json.ms >= 900 && r.json.ms < 5000, `waited ${r.json.ms} ms`);
   });
 });
 
