@@ -66,15 +66,18 @@ const COMMONJS = 'var __commonJS=(cb,mod)=>function(){return mod||(0,cb[__getOwn
 const COMMONJS_RECORDING = 'var __commonJS=(cb,mod)=>function(){return mod||(module.ran.push(__getOwnPropNames(cb)[0]),' +
   '(0,cb[__getOwnPropNames(cb)[0]])((mod={exports:{}}).exports,mod)),mod.exports};';
 
+/** How both the bundle and the entry files are built: CommonJS for Node 20, ASCII only (lib/load.ts reads it as UTF-8). */
+const ESBUILD = {
+  bundle: true, platform: 'node', format: 'cjs', target: 'node20', charset: 'ascii', legalComments: 'none',
+  minifyWhitespace: true, minifySyntax: true, external: ['node-gyp-build'], logLevel: 'error',
+};
+
 /** dist/bundle.js from tsc's dist/index.js and dist/register.js; its first line names the build. */
 function bundle() {
   const entry = path.join(dist, 'bundle-entry.js');
   fs.writeFileSync(entry, 'module.exports = { main: () => require("./index.js"), register: () => require("./register.js") };\n');
   const outfile = path.join(dist, 'bundle.js');
-  require('esbuild').buildSync({
-    entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20',
-    charset: 'ascii', legalComments: 'none', minifyWhitespace: true, minifySyntax: true, external: ['node-gyp-build'], logLevel: 'error',
-  });
+  require('esbuild').buildSync({ ...ESBUILD, entryPoints: [entry], outfile });
   fs.rmSync(entry);
   const text = fs.readFileSync(outfile, 'utf8');
   if (!text.includes(COMMONJS)) throw new Error('build-ts: esbuild\'s __commonJS helper changed shape; update scripts/build-ts.js');
@@ -93,16 +96,13 @@ function mainNames() {
 
 /**
  * The two entries, each one file: the loader (dist/load.js with
- * dist/addon.js, bundled: every file Node loads costs about 0.4 ms here)
+ * dist/addon.js, bundled: every file Node loads cost 0.45-0.5 ms here)
  * asked for its entry of the bundle. The main entry ends with its names in
  * the form Node's ESM loader reads.
  */
 function entries(names) {
   const write = (file, comment, code, tail = '') => {
-    const r = require('esbuild').buildSync({
-      stdin: { contents: code, resolveDir: dist, sourcefile: file }, write: false, bundle: true, platform: 'node', format: 'cjs',
-      target: 'node20', charset: 'ascii', legalComments: 'none', minifyWhitespace: true, minifySyntax: true, external: ['node-gyp-build'], logLevel: 'error',
-    });
+    const r = require('esbuild').buildSync({ ...ESBUILD, stdin: { contents: code, resolveDir: dist, sourcefile: file }, write: false });
     fs.writeFileSync(path.join(dist, file), `'use strict';\n// ${comment}\n${r.outputFiles[0].text}${tail}`);
   };
   write('index.js', "sd-activate's main entry: the bundle (dist/bundle.js) through its loader (lib/load.ts; scripts/build-ts.js).",
