@@ -4,7 +4,7 @@
 # Prints one JSON line per datagram: {"text", "pid", "fds": [{"fd", "type", ...}]}.
 # Commands on stdin, one per line:
 #   stall        stop reading (the kernel queue fills up)
-#   resume       read again
+#   resume       read again (the queue is drained before the ack)
 #   hold-barrier keep BARRIER=1 fds open (a manager that never confirms)
 #   quit
 # Received fds are described (fstat / getsockname) and then closed, which is
@@ -39,6 +39,30 @@ def describe(fd):
 stalled = False
 hold = False
 held = []
+
+def drain():
+    while True:
+        try:
+            msg, anc, flags, _ = sock.recvmsg(65536, socket.CMSG_SPACE(4 * 253) + socket.CMSG_SPACE(12))
+        except BlockingIOError:
+            return
+        pid, fds_in = 0, []
+        for level, typ, data in anc:
+            if level == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS:
+                pid = struct.unpack("iII", data[:12])[0]
+            elif level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+                a = array.array("i")
+                a.frombytes(data[: len(data) - (len(data) % a.itemsize)])
+                fds_in.extend(a)
+        text = msg.decode("utf-8", "replace")
+        out = {"text": text, "pid": pid, "fds": [describe(fd) for fd in fds_in]}
+        for fd in fds_in:
+            if hold and "BARRIER=1" in text:
+                held.append(fd)
+            else:
+                os.close(fd)
+        print(json.dumps(out), flush=True)
+
 while True:
     fds = [sys.stdin]
     if not stalled:
@@ -52,32 +76,15 @@ while True:
         if cmd == "stall":
             stalled = True
         elif cmd == "resume":
+            # Empty the queue before the ack, so that a send right after
+            # "resume" resolves finds room (it raced the next select before).
             stalled = False
+            drain()
         elif cmd == "hold-barrier":
             hold = True
         print(json.dumps({"ack": cmd}), flush=True)
-    if sock in r:
-        while True:
-            try:
-                msg, anc, flags, _ = sock.recvmsg(65536, socket.CMSG_SPACE(4 * 253) + socket.CMSG_SPACE(12))
-            except BlockingIOError:
-                break
-            pid, fds_in = 0, []
-            for level, typ, data in anc:
-                if level == socket.SOL_SOCKET and typ == socket.SCM_CREDENTIALS:
-                    pid = struct.unpack("iII", data[:12])[0]
-                elif level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-                    a = array.array("i")
-                    a.frombytes(data[: len(data) - (len(data) % a.itemsize)])
-                    fds_in.extend(a)
-            text = msg.decode("utf-8", "replace")
-            out = {"text": text, "pid": pid, "fds": [describe(fd) for fd in fds_in]}
-            for fd in fds_in:
-                if hold and "BARRIER=1" in text:
-                    held.append(fd)
-                else:
-                    os.close(fd)
-            print(json.dumps(out), flush=True)
+    if sock in r and not stalled:
+        drain()
 sock.close()
 if not path.startswith("@"):
     try:
