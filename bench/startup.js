@@ -7,6 +7,9 @@
 //   bare      server.listen({ fd: 3 }) on an inherited socket, no library: the reference
 //   activate1 activate() + activation.listen(), 1 inherited fd
 //   activate4 the same with 4 listeners and 4 inherited fds
+//   nolib     activate1 with SD_ACTIVATE_BACKEND=builtin: libsystemd never
+//             loaded, what reading the environment without libsystemd would
+//             give at most
 //   preload   --require sd-activate/register, the app's own listen({ port })
 // Each round's ratio to `bare` is that round's; the statistic is the median of
 // the per-round ratios (min and median times alongside). Then where the time
@@ -28,7 +31,7 @@ const ROUNDS = opt('--rounds', 25);
 const RUNS = opt('--runs', 3);
 const child = path.join(__dirname, 'startup-child.js');
 const pkg = path.join(__dirname, '..');
-const MODES = ['own', 'bare', 'activate1', 'activate4', 'preload'];
+const MODES = ['own', 'bare', 'activate1', 'activate4', 'nolib', 'preload'];
 const TARGET = 1.05; // activate1 / bare (issue 16)
 const BREAKDOWN = opt('--breakdown', 25); // fresh processes per fd count and run
 
@@ -44,8 +47,8 @@ function get(port) {
 
 /** Sockets at fds 3.. of the child, with LISTEN_PID its own pid (through `sh -c exec`, as every mode is started). */
 function start(mode, port, fds, nodeArgs = []) {
-  const env = fds.length ? `LISTEN_PID=$$ LISTEN_FDS=${fds.length} ` : '';
-  const m = mode.startsWith('activate') ? 'activate' : mode;
+  const env = (fds.length ? `LISTEN_PID=$$ LISTEN_FDS=${fds.length} ` : '') + (mode === 'nolib' ? 'SD_ACTIVATE_BACKEND=builtin ' : '');
+  const m = mode.startsWith('activate') || mode === 'nolib' ? 'activate' : mode;
   return spawn('sh', ['-c', `${env}exec "$0" "$@"`, process.execPath, ...nodeArgs, child, m, String(port), String(fds.length)],
     { stdio: ['ignore', 'ignore', 'ignore', ...fds] });
 }

@@ -6,10 +6,14 @@
 // time, never by the package at run time.
 //
 // The cache holds the bytecode of every function run before it is taken, so
-// it is taken from a child that starts the way a socket-activated service
-// does: a listening socket at fd 3 with LISTEN_PID its own pid (through
-// `sh -c exec`), adopted by activate() and served by activation.listen(),
-// then report(). Exit 0 with nothing written where there is no bundle;
+// it is taken in two children, each starting from the cache the one before
+// wrote (a cache taken from a script compiled with one keeps what it held):
+// the first starts the way a socket-activated service does, a listening
+// socket at fd 3 with LISTEN_PID its own pid (through `sh -c exec`), adopted
+// by activate() and served by activation.listen(), then report(); the second
+// the way the same app starts outside systemd, where activate() finds no
+// fds and activation.listen() binds (the functions only that path runs, 1.6
+// KB of bytecode). Exit 0 with nothing written where there is no bundle;
 // failures exit 1 with a line (the install script ignores them).
 //   node scripts/code-cache.js
 'use strict';
@@ -22,7 +26,7 @@ const dist = path.join(__dirname, '..', 'dist');
 if (process.argv[2] === '--child') {
   const load = require(path.join(dist, 'load.js'));
   const sd = require(path.join(dist, 'index.js'));
-  const web = { port: Number(process.argv[3]) || 1, bind: '127.0.0.1' };
+  const web = { port: Number(process.argv[3]), bind: '127.0.0.1' };
   const activation = sd.activate({ web }, { onWarning: () => {} });
   activation.report();
   const http = require('node:http');
@@ -45,17 +49,18 @@ if (process.argv[2] === '--child') {
     const r = typeof fd === 'number' && fd >= 0
       ? spawnSync('sh', ['-c', 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"', process.execPath, __filename, '--child', String(socket.address().port)],
         { stdio: ['ignore', 'inherit', 'pipe', fd], env, encoding: 'utf8', timeout: 30000 })
-      : spawnSync(process.execPath, [__filename, '--child'], { stdio: ['ignore', 'inherit', 'pipe'], env, encoding: 'utf8', timeout: 30000 });
+      // No fds: the child binds port 0 itself.
+      : spawnSync(process.execPath, [__filename, '--child', '0'], { stdio: ['ignore', 'inherit', 'pipe'], env, encoding: 'utf8', timeout: 30000 });
     socket?.close();
     if (r.status !== 0) {
-      process.stderr.write(`sd-activate: no code cache written: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').slice(-3).join(' / ')}\n`);
+      process.stderr.write(`sd-activate: no code cache written${socket ? ' (with an inherited socket)' : ''}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').slice(-3).join(' / ')}\n`);
       process.exitCode = 1;
     }
   };
   if (process.platform === 'linux') {
-    // The socket a manager would pass, adopted by the child at fd 3.
+    // The socket a manager would pass, adopted by the child at fd 3; then the same app with none.
     const socket = require('node:net').createServer();
-    socket.once('error', () => run()).listen({ port: 0, host: '127.0.0.1' }, () => run(socket));
+    socket.once('error', () => run()).listen({ port: 0, host: '127.0.0.1' }, () => { run(socket); run(); });
   } else {
     run();
   }
