@@ -76,7 +76,7 @@ if (mode === 'own' || mode === 'preload') {
   const source = fs.readFileSync(path.join(dist, 'bundle.js'), 'utf8');
   step();
   const build = source.slice(source.indexOf(' bundle ') + 8, source.indexOf('\n'));
-  const cacheFile = path.join(dist, 'cache', `${build}-${process.versions.v8}-${process.arch}.bin`);
+  const cacheFile = path.join(dist, 'cache', `${build}-main-${process.versions.v8}-${process.arch}.bin`);
   const cachedData = fs.existsSync(cacheFile) ? fs.readFileSync(cacheFile) : undefined; // none: compiled from source
   step();
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: path.join(dist, 'bundle.js'), ...(cachedData ? { cachedData } : {}) });

@@ -7,11 +7,14 @@
  * `scripts/build-ts.js`), once per process, so both entries share one
  * instance of every module. The bundle is compiled with V8's code cache when
  * one was made for this V8 and this build of the bundle
- * (`dist/cache/<build id>-<V8 version>-<arch>.bin`, written by
+ * (`dist/cache/<build id>-<entry>-<V8 version>-<arch>.bin`, written by
  * `scripts/code-cache.js` at build and install time, never at run time): the
  * bytecode of the functions the activation path runs is then deserialized
- * instead of compiled on first call, which Node 20 cannot cache itself. A
- * cache V8 rejects (other flags) is ignored: the bundle compiles from source.
+ * instead of compiled on first call, which Node 20 cannot cache itself. There
+ * is one cache per entry, chosen by the entry that loads the bundle: the
+ * preload's path runs 36 KB of bytecode an app calling activate() never
+ * runs, and V8 deserializes all of a cache, used or not. A cache V8 rejects
+ * (other flags) is ignored: the bundle compiles from source.
  *
  * @internal
  */
@@ -39,9 +42,15 @@ export const BUILD_PREFIX = '// sd-activate bundle ';
 /** The bundled modules, built by `scripts/build-ts.js`. */
 export const BUNDLE = path.join(__dirname, 'bundle.js');
 
-/** Where the code cache of a build of the bundle for one V8 and architecture lives. */
-export function cacheFile(build: string, v8 = process.versions.v8, arch = process.arch): string {
-  return path.join(__dirname, 'cache', `${build}-${v8}-${arch}.bin`);
+/** The bundle's entries: `main` (`dist/index.js`), `register` (`dist/register.js`, the preload). */
+export type EntryName = keyof Entries;
+
+/**
+ * Where the code cache of a build of the bundle lives, for the entry that
+ * loads it first and one V8 and architecture.
+ */
+export function cacheFile(build: string, first: EntryName = 'main', v8 = process.versions.v8, arch = process.arch): string {
+  return path.join(__dirname, 'cache', `${build}-${first}-${v8}-${arch}.bin`);
 }
 
 /** How the bundle was compiled (see {@link cacheState}). */
@@ -55,6 +64,8 @@ export type CacheState = 'used' | 'rejected' | 'none' | 'unloaded';
  */
 interface LoaderState {
   cache: CacheState;
+  /** The entry that loaded the bundle, whose cache it was compiled with. */
+  first?: EntryName;
   script?: vm.Script;
   bundle?: BundleModule;
 }
@@ -78,8 +89,8 @@ export function cacheState(): CacheState {
 }
 
 /** Run the bundle (once) and return one of its entries' exports. */
-export function entry(name: keyof Entries): unknown {
-  state.bundle ??= load();
+export function entry(name: EntryName): unknown {
+  state.bundle ??= load(name);
   return state.bundle.exports[name]();
 }
 
@@ -88,10 +99,13 @@ export function ranModules(): readonly string[] {
   return state.bundle?.ran ?? [];
 }
 
-/** The code cache of the bundle as it stands now, with the bytecode of every function run so far. */
-export function codeCache(): { build: string; data: Buffer } {
-  if (state.script === undefined || state.bundle === undefined) throw new Error('sd-activate: the bundle has not run');
-  return { build: buildId(fs.readFileSync(BUNDLE, 'utf8')), data: state.script.createCachedData() };
+/**
+ * The code cache of the bundle as it stands now, with the bytecode of every
+ * function run so far, and the entry that loaded it (whose cache it is).
+ */
+export function codeCache(): { build: string; first: EntryName; data: Buffer } {
+  if (state.script === undefined || state.bundle === undefined || state.first === undefined) throw new Error('sd-activate: the bundle has not run');
+  return { build: buildId(fs.readFileSync(BUNDLE, 'utf8')), first: state.first, data: state.script.createCachedData() };
 }
 
 function buildId(source: string): string {
@@ -113,7 +127,8 @@ function bundleRequire(): NodeJS.Require {
   return Object.assign((id: string): unknown => (id === addonFile ? addon : req(id)), req);
 }
 
-function load(): BundleModule {
+function load(first: EntryName): BundleModule {
+  state.first = first;
   // A process its LISTEN_PID names adopts its sockets as soon as the app
   // activates: the addon loads now and chooses its backend (libsystemd's
   // dlopen) on a thread of its own while the bundle and the app load. Any
@@ -131,9 +146,9 @@ function load(): BundleModule {
   const source = fs.readFileSync(BUNDLE, 'utf8');
   let cachedData: Buffer | undefined;
   try {
-    cachedData = fs.readFileSync(cacheFile(buildId(source)));
+    cachedData = fs.readFileSync(cacheFile(buildId(source), first));
   } catch {
-    // No cache for this V8 and build: compiled from source, as any module is.
+    // No cache for this entry, V8 and build: compiled from source, as any module is.
   }
   // Node's module wrapper, on the first line so that line numbers stay the file's.
   const script = (state.script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`,

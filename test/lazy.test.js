@@ -115,6 +115,20 @@ test('the bundle compiles with the code cache made for this node, and without on
   write();
   assert.equal(inChild(CACHE_STATE(dir)).cache, 'used');
 
+  // The preload's entry loads the bundle with a cache of its own (what the
+  // preload's path runs), and only with that one: the main entry's is not its.
+  const registerFile = load.cacheFile(build, 'register');
+  assert.notEqual(registerFile, file);
+  assert.ok(fs.existsSync(registerFile), registerFile);
+  const preloaded = () => inChild(`console.log(JSON.stringify({ cache: require(${JSON.stringify(path.join(dir, 'dist', 'load.js'))}).cacheState() }))`,
+    ['--require', path.join(dir, 'dist', 'register.js')]).cache;
+  assert.equal(preloaded(), 'used');
+  fs.rmSync(registerFile);
+  assert.equal(preloaded(), 'none', 'the preload never compiles with the main entry\'s cache');
+  assert.equal(inChild(CACHE_STATE(dir)).cache, 'used');
+  write();
+  assert.equal(preloaded(), 'used');
+
   // A cache V8 refuses (damaged, other flags) is not used: compiled from source.
   const bytes = fs.readFileSync(file);
   bytes.fill(0x5a, 0, 64);
