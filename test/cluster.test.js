@@ -281,7 +281,7 @@ test('a worker stopping while its round-robin primary is busy: the connection al
   // a worker that just exited would leave the primary holding the connection.
   const { freePort } = require('./helpers/child');
   const port = freePort();
-  const child = startChild({ script: 'cluster-exit-race-app.js', timeout: 30000, env: { PORT: String(port), BLOCK_MS: String(Math.min(slack(1000), 4000)) } }); // within the worker's 5 s wait for its primary
+  const child = startChild({ script: 'cluster-exit-race-app.js', timeout: 30000, env: { PORT: String(port), BLOCK_MS: String(Math.min(slack(2500), 4000)) } }); // within the worker's 5 s wait for its primary; long enough for the steps below on a loaded machine
   t.after(() => { if (child.proc.exitCode === null) child.proc.kill('SIGKILL'); });
   let buf = '';
   const line = (pred) => new Promise((resolve) => {

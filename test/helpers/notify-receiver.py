@@ -56,12 +56,14 @@ def drain():
                 fds_in.extend(a)
         text = msg.decode("utf-8", "replace")
         out = {"text": text, "pid": pid, "fds": [describe(fd) for fd in fds_in]}
+        # The line first: closing a BARRIER=1 fd is what lets the sender go
+        # on, and the test may read the messages as soon as the sender ends.
+        print(json.dumps(out), flush=True)
         for fd in fds_in:
             if hold and "BARRIER=1" in text:
                 held.append(fd)
             else:
                 os.close(fd)
-        print(json.dumps(out), flush=True)
 
 while True:
     fds = [sys.stdin]
